@@ -1,0 +1,121 @@
+"""The room socket: protocol in, one service or selector call, protocol out."""
+import asyncio
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async as db
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from rooms import broadcast, protocol, selectors, services
+from rooms.errors import ChatError
+from rooms.ratelimit import SlidingWindow, parse_rate
+
+
+def _identity_for_scope(scope):
+    """The session's identity; a socket without a session gets a random one for its lifetime."""
+    session = scope.get("session")
+    if session is not None and session.session_key:
+        identity = services.identity_for_session(session=session)
+        session.save()
+        return identity
+    return services.identity_create()
+
+
+def _after_from_query(scope):
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("after")
+    if not values:
+        return None, None
+    try:
+        after = int(values[0])
+    except ValueError:
+        after = -1
+    if after < 0:
+        return None, protocol.error(protocol.INVALID_FIELD, "'after' must be an integer, 0 or more; sent the latest page instead.")
+    return after, None
+
+
+class RoomConsumer(AsyncWebsocketConsumer):
+    """One browser tab in one room."""
+
+    room = None
+
+    async def connect(self):
+        self.room = await db(selectors.room_by_code)(self.scope["url_route"]["kwargs"]["code"])
+        if self.room is None:
+            # Accept first: a close before accept reaches the browser as a bare HTTP 403.
+            await self.accept()
+            await self.close(code=protocol.CLOSE_ROOM_NOT_FOUND)
+            return
+        self.identity = await db(_identity_for_scope)(self.scope)
+        self.limits = SlidingWindow(parse_rate(settings.CHAT_RATE_LIMIT))
+        self.typing_limits = SlidingWindow(parse_rate(settings.CHAT_TYPING_RATE_LIMIT))
+        after, complaint = _after_from_query(self.scope)
+        # Join the group before reading the snapshot, so no change falls between the two.
+        await self.channel_layer.group_add(broadcast.group_name(self.room.code), self.channel_name)
+        await db(services.presence_connect)(room=self.room, identity=self.identity, channel_name=self.channel_name)
+        hello = await db(services.room_hello)(room=self.room, identity=self.identity, after=after)
+        await self.accept()
+        await self.send_frame(hello)
+        if complaint:
+            await self.send_frame(complaint)
+
+    async def disconnect(self, code):
+        if self.room is None:
+            return
+        await self.channel_layer.group_discard(broadcast.group_name(self.room.code), self.channel_name)
+        await db(services.presence_closing)(channel_name=self.channel_name)
+        # Wait before announcing a leave: a refresh reconnects within the grace and is no leave.
+        await asyncio.sleep(settings.CHAT_LEAVE_GRACE)
+        await db(services.presence_disconnect)(channel_name=self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        try:
+            if text_data is None:
+                raise ChatError(protocol.BINARY_UNSUPPORTED, "Frames must be JSON text, not binary.")
+            kind, args = protocol.parse_client_frame(text_data)
+            if kind == "typing":
+                if not self.typing_limits.allow():
+                    return  # typing is a hint: extra notices are dropped, never an error
+            elif not self.limits.allow():
+                raise ChatError(
+                    protocol.RATE_LIMITED,
+                    f"Too many frames; wait {self.limits.retry_after():.1f} s before sending again.",
+                )
+            reply = await getattr(self, f"on_{kind}")(**args)
+        except ChatError as exc:
+            reply = protocol.error(exc.code, exc.detail)
+        if reply is not None:
+            await self.send_frame(reply)
+
+    async def send_frame(self, frame):
+        await self.send(text_data=protocol.dumps(frame))
+
+    # ---- client frames ----
+
+    async def on_message(self, body, client_id):
+        frame, created = await db(services.message_send)(
+            room=self.room, author=self.identity, body=body, client_id=client_id
+        )
+        return None if created else frame  # a new message reaches the sender with the broadcast
+
+    async def on_rename(self, name):
+        await db(services.identity_rename)(identity=self.identity, name=name)
+
+    async def on_typing(self):
+        await services.typing_notify(room_code=self.room.code, identity=self.identity)
+
+    async def on_history(self, before, limit):
+        rows, has_more = await db(selectors.messages_before)(self.room, before, limit)
+        return protocol.history([protocol.message(m) for m in rows], has_more)
+
+    async def on_sync(self, after):
+        seq, changes, has_more = await db(selectors.changes_after)(self.room, after)
+        return protocol.sync(seq, changes, has_more)
+
+    # ---- channel-layer events ----
+
+    async def room_event(self, event):
+        renamed = event.get("renamed")
+        if renamed and renamed["id"] == self.identity.public_id:
+            self.identity.name = renamed["name"]
+        await self.send(text_data=event["text"])

@@ -1,0 +1,10 @@
+"""The one domain error: a stable code for machines and a detail for people."""
+
+
+class ChatError(Exception):
+    """A user's mistake or a refusal. Consumers turn it into an `error` frame, views into a form error."""
+
+    def __init__(self, code, detail):
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail

@@ -1,0 +1,165 @@
+"""The WebSocket contract in code: parse and check client frames, build server frames.
+
+Mirrors docs/protocol.md section by section; change both together.
+"""
+import json
+
+from django.conf import settings
+
+from rooms.errors import ChatError
+
+# Error codes (stable; clients may switch on them).
+BAD_JSON = "bad_json"
+BAD_FRAME = "bad_frame"
+UNKNOWN_TYPE = "unknown_type"
+INVALID_FIELD = "invalid_field"
+EMPTY_MESSAGE = "empty_message"
+MESSAGE_TOO_LONG = "message_too_long"
+INVALID_NAME = "invalid_name"
+RATE_LIMITED = "rate_limited"
+NOT_FOUND = "not_found"
+BINARY_UNSUPPORTED = "binary_unsupported"
+FRAME_TOO_LARGE = "frame_too_large"
+UNAVAILABLE = "unavailable"
+
+CLOSE_ROOM_NOT_FOUND = 4404
+
+CLIENT_ID_MAX_LENGTH = 64
+
+
+def dumps(frame):
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+# ---- client -> server ----
+
+def _field(frame, name, kind, required=True, default=None):
+    if name not in frame or (not required and frame[name] is None):
+        if required:
+            raise ChatError(INVALID_FIELD, f"'{name}' is required.")
+        return default
+    value = frame[name]
+    # bool is an int in Python; a JSON true is never a number here.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        kind_name = {str: "text", int: "an integer"}[kind]
+        raise ChatError(INVALID_FIELD, f"'{name}' must be {kind_name}.")
+    return value
+
+
+def _message(frame):
+    body = _field(frame, "body", str).strip()
+    if not body:
+        raise ChatError(EMPTY_MESSAGE, "A message needs some text.")
+    limit = settings.CHAT_MESSAGE_MAX_LENGTH
+    if len(body) > limit:
+        raise ChatError(MESSAGE_TOO_LONG, f"A message can be at most {limit} characters.")
+    client_id = _field(frame, "client_id", str, required=False)
+    if client_id is not None and not 0 < len(client_id) <= CLIENT_ID_MAX_LENGTH:
+        raise ChatError(INVALID_FIELD, f"'client_id' must be 1 to {CLIENT_ID_MAX_LENGTH} characters.")
+    return {"body": body, "client_id": client_id}
+
+
+def _rename(frame):
+    return {"name": _field(frame, "name", str)}
+
+
+def _typing(frame):
+    return {}
+
+
+def _history(frame):
+    before = _field(frame, "before", int)
+    limit = _field(frame, "limit", int, required=False, default=settings.CHAT_PAGE_SIZE)
+    if not 1 <= limit <= settings.CHAT_HISTORY_MAX:
+        raise ChatError(INVALID_FIELD, f"'limit' must be 1 to {settings.CHAT_HISTORY_MAX}.")
+    return {"before": before, "limit": limit}
+
+
+def _sync(frame):
+    after = _field(frame, "after", int)
+    if after < 0:
+        raise ChatError(INVALID_FIELD, "'after' must be 0 or more.")
+    return {"after": after}
+
+
+CLIENT_FRAMES = {
+    "message": _message,
+    "rename": _rename,
+    "typing": _typing,
+    "history": _history,
+    "sync": _sync,
+}
+
+
+def parse_client_frame(text):
+    """Text of a client frame -> (type, arguments). Raises ChatError for anything off-contract."""
+    try:
+        frame = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ChatError(BAD_JSON, "Frames must be JSON text.") from None
+    if not isinstance(frame, dict):
+        raise ChatError(BAD_FRAME, "A frame must be a JSON object with a 'type'.")
+    kind = frame.get("type")
+    if not isinstance(kind, str):
+        raise ChatError(BAD_FRAME, "A frame must be a JSON object with a 'type'.")
+    parse = CLIENT_FRAMES.get(kind)
+    if parse is None:
+        raise ChatError(UNKNOWN_TYPE, f"Unknown frame type {kind[:40]!r}.")
+    return kind, parse(frame)
+
+
+# ---- server -> client ----
+
+def member(identity):
+    return {"id": identity.public_id, "name": identity.name, "avatar": f"/avatars/{identity.public_id}.svg"}
+
+
+def message(msg):
+    return {
+        "type": "message",
+        "id": msg.id,
+        "seq": msg.seq,
+        "client_id": msg.client_id,
+        "author": member(msg.author),
+        "body": msg.body,
+        "sent_at": msg.sent_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def delete(msg):
+    return {"type": "delete", "id": msg.id, "seq": msg.deleted_seq}
+
+
+def hello(you, room_code, seq, members, messages, has_more):
+    return {
+        "type": "hello",
+        "you": member(you),
+        "room": {"code": room_code, "seq": seq},
+        "members": [member(m) for m in members],
+        "messages": messages,
+        "has_more": has_more,
+    }
+
+
+def presence(kind, identity):
+    return {"type": kind, "member": member(identity)}
+
+
+def rename(identity, old_name):
+    return {"type": "rename", "member": member(identity), "old_name": old_name}
+
+
+def typing(identity):
+    return {"type": "typing", "member": member(identity)}
+
+
+def history(messages, has_more):
+    return {"type": "history", "messages": messages, "has_more": has_more}
+
+
+def sync(seq, changes, has_more):
+    return {"type": "sync", "seq": seq, "messages": changes, "has_more": has_more}
+
+
+def error(code, detail):
+    return {"type": "error", "code": code, "detail": detail}

@@ -1,0 +1,84 @@
+"""Reads shared by the views and the consumer; each returns plain rows or protocol frames."""
+from django.conf import settings
+
+from rooms import lobby, protocol
+from rooms.codes import looks_like_code, normalize_code
+from rooms.errors import ChatError
+from rooms.models import Identity, Message, Presence, Room
+
+
+def room_by_code(code):
+    """The room for a code as typed (any case, spaces trimmed), or None."""
+    code = normalize_code(code)
+    if not looks_like_code(code):
+        return None
+    if lobby.is_lobby_code(code):
+        # The lobby exists for everyone from the first visit on, and not at all when turned off.
+        return lobby.room() if lobby.enabled() else None
+    return Room.objects.filter(code=code).first()
+
+
+def identity_by_public_id(public_id):
+    if not isinstance(public_id, str) or not public_id:
+        return None
+    return Identity.objects.filter(public_id=public_id).first()
+
+
+def messages_latest(room, limit=None, upto=None):
+    """The newest `limit` visible messages (up to seq `upto`), oldest first, and whether older ones exist."""
+    limit = limit or settings.CHAT_PAGE_SIZE
+    rows = Message.objects.in_room(room).visible()
+    if upto is not None:
+        rows = rows.filter(seq__lte=upto)
+    rows = list(rows.latest_first().with_author()[: limit + 1])
+    return rows[:limit][::-1], len(rows) > limit
+
+
+def messages_before(room, before_id, limit):
+    """Up to `limit` visible messages older than message `before_id`, oldest first."""
+    anchor = Message.objects.in_room(room).filter(id=before_id).values_list("seq", flat=True).first()
+    if anchor is None:
+        raise ChatError(protocol.NOT_FOUND, "No such message in this room.")
+    rows = list(
+        Message.objects.in_room(room).visible().before_seq(anchor).latest_first().with_author()[: limit + 1]
+    )
+    return rows[:limit][::-1], len(rows) > limit
+
+
+def room_seq(room):
+    return Room.objects.filter(pk=room.pk).values_list("seq", flat=True).get()
+
+
+def changes_after(room, after, limit=None):
+    """The changes with seq > `after`, in seq order, as frames; the seq they bring a client to.
+
+    The room's seq is read first and bounds both queries: every change up to it had committed
+    when it was read, so a client that takes the returned seq has missed nothing below it.
+    Returns (seq, frames, has_more); with has_more the client asks again from the returned seq.
+    """
+    limit = limit or settings.CHAT_SYNC_MAX
+    upto = room_seq(room)
+    in_window = Message.objects.in_room(room)
+    created = list(
+        in_window.visible().after_seq(after).filter(seq__lte=upto).order_by("seq").with_author()[: limit + 1]
+    )
+    deleted = list(
+        in_window.deleted_after_seq(after).filter(deleted_seq__lte=upto).order_by("deleted_seq")[: limit + 1]
+    )
+    changes = sorted(
+        [(m.seq, protocol.message(m)) for m in created] + [(m.deleted_seq, protocol.delete(m)) for m in deleted],
+        key=lambda pair: pair[0],
+    )
+    if len(changes) > limit:
+        changes = changes[:limit]
+        return changes[-1][0], [frame for _, frame in changes], True
+    return upto, [frame for _, frame in changes], False
+
+
+def members_present(room):
+    """Identities with at least one open socket in the room, in the order they arrived."""
+    seen = {}
+    rows = Presence.objects.in_room(room).select_related("identity").order_by("connected_at", "id")
+    for row in rows:
+        seen.setdefault(row.identity_id, row.identity)
+    return list(seen.values())

@@ -1,0 +1,120 @@
+"""A small world for the tests: rooms and identities made through the services, and a factory
+that opens sockets on the real ASGI application with an Origin and a session cookie."""
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore
+
+from rooms import services
+from tests.frames import assert_valid_frame
+
+ORIGIN = (b"origin", b"http://localhost")
+
+
+@pytest.fixture(autouse=True)
+def _chat_settings(settings):
+    settings.CHAT_LEAVE_GRACE = 0.05
+    settings.CHAT_RATE_LIMIT = "20/10"
+    settings.ALLOWED_HOSTS = ["localhost", "testserver"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_in_memory_layer():
+    """Each test gets empty channel-layer groups (the in-memory layer is a process singleton)."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+@pytest.fixture
+def room(db):
+    return services.room_create()
+
+
+@pytest.fixture
+def alice(db):
+    return services.identity_create(name="Alice")
+
+
+@pytest.fixture
+def bob(db):
+    return services.identity_create(name="Bob")
+
+
+def session_cookie_for(identity):
+    store = SessionStore()
+    store[services.SESSION_KEY] = identity.public_id
+    store.create()
+    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}".encode()
+
+
+class Client:
+    """A socket in a room, with helpers that check each frame against docs/protocol.md."""
+
+    def __init__(self, communicator):
+        self.communicator = communicator
+        self.hello = None
+
+    async def send(self, frame):
+        await self.communicator.send_json_to(frame)
+
+    async def send_text(self, text):
+        await self.communicator.send_to(text_data=text)
+
+    async def receive(self, timeout=2):
+        frame = await self.communicator.receive_json_from(timeout=timeout)
+        assert_valid_frame(frame)
+        return frame
+
+    async def receive_type(self, kind, timeout=2):
+        """The next frame of `kind`, skipping presence and typing noise of other kinds."""
+        while True:
+            frame = await self.receive(timeout)
+            if frame["type"] == kind:
+                return frame
+            assert frame["type"] in {"join", "leave", "typing", "rename"}, frame
+
+    async def receive_nothing(self, timeout=0.2):
+        return await self.communicator.receive_nothing(timeout=timeout)
+
+    async def close(self):
+        await self.communicator.disconnect(timeout=3)
+
+
+@pytest.fixture
+async def connect(transactional_db):
+    """connect(room_code, identity=None, query="", origin=ORIGIN) -> Client after its hello."""
+    from chatsite.asgi import application
+
+    opened = []
+
+    async def _connect(code, identity=None, query="", origin=ORIGIN, expect_hello=True):
+        headers = [origin] if origin else []
+        if identity is not None:
+            cookie = await _cookie(identity)
+            headers.append((b"cookie", cookie))
+        path = f"/ws/rooms/{code}/" + (f"?{query}" if query else "")
+        communicator = WebsocketCommunicator(application, path, headers=headers)
+        connected, close_code = await communicator.connect(timeout=3)
+        client = Client(communicator)
+        client.connected, client.close_code = connected, close_code
+        opened.append(client)
+        if connected and expect_hello:
+            client.hello = await client.receive()
+            assert client.hello["type"] == "hello"
+        return client
+
+    yield _connect
+    for client in opened:
+        try:
+            await client.close()
+        except Exception:
+            pass
+
+
+async def _cookie(identity):
+    from channels.db import database_sync_to_async
+
+    return await database_sync_to_async(session_cookie_for)(identity)
