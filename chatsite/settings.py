@@ -96,6 +96,7 @@ if REDIS_URL:
                 "hosts": [{"address": REDIS_URL, "socket_timeout": REDIS_SOCKET_TIMEOUT}],
                 "capacity": CHANNEL_CAPACITY,
                 "prefix": env_str("REDIS_PREFIX", "chatsite"),
+                "group_expiry": env_int("REDIS_GROUP_EXPIRY", 86400),
             },
         }
     }
@@ -140,4 +141,38 @@ CHAT_PAGE_SIZE = env_int("CHAT_PAGE_SIZE", 50)
 CHAT_HISTORY_MAX = env_int("CHAT_HISTORY_MAX", 100)
 CHAT_SYNC_MAX = env_int("CHAT_SYNC_MAX", 500)
 CHAT_LEAVE_GRACE = env_float("CHAT_LEAVE_GRACE", 3.0)
+CHAT_TICK_SECONDS = env_float("CHAT_TICK_SECONDS", 5.0)
+CHAT_HEARTBEAT_SECONDS = env_float("CHAT_HEARTBEAT_SECONDS", 10.0)
+CHAT_PRESENCE_TIMEOUT = env_float("CHAT_PRESENCE_TIMEOUT", 40.0)
 CHAT_LOBBY_CODE = env_str("CHAT_LOBBY_CODE", "LOBBY")
+
+# --- hardening (limits documented in docs/protocol.md, "Limits and abuse") ---
+# HTTPS on by default with DEBUG off; a TLS-terminating proxy sets SECURE_PROXY_SSL_HEADER,
+# e.g. "HTTP_X_FORWARDED_PROTO,https". deploy/loopback.py turns these off for plain http.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = env_list("SECURE_REDIRECT_EXEMPT", [])
+_SSL_HEADER = env_list("SECURE_PROXY_SSL_HEADER", [])
+SECURE_PROXY_SSL_HEADER = tuple(_SSL_HEADER) if len(_SSL_HEADER) == 2 else None
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "chatsite.security.SecurityHeadersMiddleware",
+)
+MIDDLEWARE.append("rooms.guards.RoomCodeGuessMiddleware")
+
+CHAT_FRAME_MAX_BYTES = env_int("CHAT_FRAME_MAX_BYTES", 64 * 1024)
+CHAT_FLOOD_LIMIT = env_str("CHAT_FLOOD_LIMIT", "100/10")
+CHAT_WS_PER_ADDRESS = env_int("CHAT_WS_PER_ADDRESS", 30)
+CHAT_CODE_GUESS_LIMIT = env_str("CHAT_CODE_GUESS_LIMIT", "20/300")
+CHAT_SEND_BUFFER_BYTES = env_int("CHAT_SEND_BUFFER_BYTES", 1024 * 1024)
+# `manage.py runserver` (daphne's) reads these; `python -m chatsite.serve` applies them itself.
+# Outgoing frames count against autobahn's message limit too, and a full sync frame can be a
+# few MB: the message limit stays high and the guard in rooms/guards.py refuses big input.
+DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = CHAT_FRAME_MAX_BYTES
+DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = env_int("DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE", 16 * 1024 * 1024)

@@ -6,7 +6,7 @@ from channels.db import database_sync_to_async as db
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from rooms import broadcast, protocol, selectors, services
+from rooms import broadcast, protocol, selectors, services, ticker
 from rooms.errors import ChatError
 from rooms.ratelimit import SlidingWindow, parse_rate
 
@@ -58,10 +58,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.send_frame(hello)
         if complaint:
             await self.send_frame(complaint)
+        ticker.register(self, self.room.id)
 
     async def disconnect(self, code):
         if self.room is None:
             return
+        ticker.unregister(self)
         await self.channel_layer.group_discard(broadcast.group_name(self.room.code), self.channel_name)
         await db(services.presence_closing)(channel_name=self.channel_name)
         # Wait before announcing a leave: a refresh reconnects within the grace and is no leave.

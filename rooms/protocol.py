@@ -161,5 +161,9 @@ def sync(seq, changes, has_more):
     return {"type": "sync", "seq": seq, "messages": changes, "has_more": has_more}
 
 
+def tick(seq):
+    return {"type": "tick", "seq": seq}
+
+
 def error(code, detail):
     return {"type": "error", "code": code, "detail": detail}

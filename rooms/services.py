@@ -4,6 +4,7 @@ Views, the consumer and the admin all come through here, so a moderator's delete
 reaches open pages exactly like any other change.
 """
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -157,6 +158,24 @@ def presence_disconnect(*, channel_name):
         row.delete()
         if not Presence.objects.in_room(row.room).of_identity(row.identity).exists():
             broadcast.publish_on_commit(row.room.code, protocol.presence("leave", row.identity))
+
+
+def presence_heartbeat(*, channel_names):
+    """Mark this worker's sockets as still open (one UPDATE per chunk, not one per socket)."""
+    now = timezone.now()
+    for start in range(0, len(channel_names), 500):
+        Presence.objects.filter(channel_name__in=channel_names[start : start + 500]).update(seen_at=now)
+
+
+def presence_sweep(*, timeout):
+    """Drop presence that no worker refreshed for `timeout` seconds (its worker died) and announce leaves."""
+    cutoff = timezone.now() - timedelta(seconds=timeout)
+    for channel_name in Presence.objects.seen_before(cutoff).values_list("channel_name", flat=True):
+        presence_disconnect(channel_name=channel_name)
+
+
+def room_seqs(*, room_ids):
+    return dict(Room.objects.filter(pk__in=room_ids).values_list("pk", "seq"))
 
 
 def room_hello(*, room, identity, after=None):

@@ -14,6 +14,7 @@ ORIGIN = (b"origin", b"http://localhost")
 @pytest.fixture(autouse=True)
 def _chat_settings(settings):
     settings.CHAT_LEAVE_GRACE = 0.05
+    settings.CHAT_TICK_SECONDS = 60  # tests that need ticks ask for them
     settings.CHAT_RATE_LIMIT = "20/10"
     settings.ALLOWED_HOSTS = ["localhost", "testserver"]
 
@@ -56,6 +57,7 @@ class Client:
     def __init__(self, communicator):
         self.communicator = communicator
         self.hello = None
+        self.closed = False
 
     async def send(self, frame):
         await self.communicator.send_json_to(frame)
@@ -74,13 +76,15 @@ class Client:
             frame = await self.receive(timeout)
             if frame["type"] == kind:
                 return frame
-            assert frame["type"] in {"join", "leave", "typing", "rename"}, frame
+            assert frame["type"] in {"join", "leave", "typing", "rename", "tick"}, frame
 
     async def receive_nothing(self, timeout=0.2):
         return await self.communicator.receive_nothing(timeout=timeout)
 
     async def close(self):
-        await self.communicator.disconnect(timeout=3)
+        if not self.closed:
+            self.closed = True
+            await self.communicator.disconnect(timeout=3)
 
 
 @pytest.fixture
@@ -90,7 +94,7 @@ async def connect(transactional_db):
 
     opened = []
 
-    async def _connect(code, identity=None, query="", origin=ORIGIN, expect_hello=True):
+    async def _connect(code, identity=None, query="", origin=ORIGIN, expect_hello=True, own_join=None):
         headers = [origin] if origin else []
         if identity is not None:
             cookie = await _cookie(identity)
@@ -100,10 +104,18 @@ async def connect(transactional_db):
         connected, close_code = await communicator.connect(timeout=3)
         client = Client(communicator)
         client.connected, client.close_code = connected, close_code
+        first_socket = identity is None or not any(c.key == (code, identity) and not c.closed for c in opened)
+        if own_join is not None:
+            first_socket = own_join
+        client.key = (code, identity)
         opened.append(client)
         if connected and expect_hello:
             client.hello = await client.receive()
             assert client.hello["type"] == "hello"
+            if first_socket:
+                # The first socket of an identity hears its own join, like everyone else in the room.
+                own_join = await client.receive()
+                assert own_join == {"type": "join", "member": client.hello["you"]}
         return client
 
     yield _connect

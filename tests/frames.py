@@ -57,6 +57,8 @@ def assert_valid_frame(frame):
     elif kind == "sync":
         assert set(frame) == {"type", "seq", "messages", "has_more"}, frame
         _check_list(frame)
+    elif kind == "tick":
+        assert set(frame) == {"type", "seq"} and isinstance(frame["seq"], int), frame
     elif kind == "error":
         assert set(frame) == {"type", "code", "detail"}, frame
         assert isinstance(frame["code"], str) and isinstance(frame["detail"], str)

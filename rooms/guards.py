@@ -1,0 +1,269 @@
+"""Abuse guards in front of the chat: per-address socket and room-code-guess limits, per-socket
+frame size and flood limits. Settings CHAT_WS_PER_ADDRESS, CHAT_CODE_GUESS_LIMIT,
+CHAT_FRAME_MAX_BYTES and CHAT_FLOOD_LIMIT; all are documented in docs/protocol.md.
+
+An address is scope["client"] (REMOTE_ADDR for views). Behind a reverse proxy run daphne with
+--proxy-headers, or every visitor shares the proxy's address. A socket without an address (a
+Unix socket, the test communicator) gets no per-address limit: one shared bucket would let a
+single abuser lock everybody out. Counts live in this process; see docs/architecture.md for what
+changes with several processes.
+"""
+import logging
+import time
+from collections import OrderedDict, deque
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.urls import Resolver404, resolve
+
+from rooms import protocol
+from rooms.ratelimit import SlidingWindow, parse_rate
+
+log = logging.getLogger("rooms.guards")
+
+CLOSE_MESSAGE_TOO_BIG = 1009
+CLOSE_RATE_LIMITED = 4429  # like HTTP 429: this address or socket must slow down
+
+
+class KeyedWindow:
+    """At most `count` events per key in any `seconds`; remembers the `max_keys` latest keys."""
+
+    def __init__(self, rate, max_keys=10_000, clock=time.monotonic):
+        self.rate = rate
+        self.max_keys = max_keys
+        self.clock = clock
+        self.events = OrderedDict()
+
+    def _recent(self, key, now):
+        hits = self.events.get(key)
+        if hits is None:
+            return None
+        while hits and now - hits[0] >= self.rate[1]:
+            hits.popleft()
+        if not hits:
+            del self.events[key]
+            return None
+        return hits
+
+    def add(self, key):
+        """Record an event; returns True if this event filled the key's window."""
+        if self.rate is None:
+            return False
+        now = self.clock()
+        hits = self._recent(key, now)
+        if hits is None:
+            hits = self.events[key] = deque(maxlen=self.rate[0])
+        self.events.move_to_end(key)
+        hits.append(now)
+        while len(self.events) > self.max_keys:
+            self.events.popitem(last=False)
+        return len(hits) == self.rate[0]
+
+    def retry_after(self, key):
+        """Seconds until `key` may act again; 0 when it is below its limit."""
+        if self.rate is None:
+            return 0.0
+        now = self.clock()
+        hits = self._recent(key, now)
+        if hits is None or len(hits) < self.rate[0]:
+            return 0.0
+        return max(0.0, self.rate[1] - (now - hits[0]))
+
+    def __len__(self):
+        return len(self.events)
+
+
+class Guards:
+    """The process-wide state: open sockets per address and room-code misses per address."""
+
+    def __init__(self, code_guess_rate):
+        self.code_guess_rate = code_guess_rate
+        self.code_misses = KeyedWindow(code_guess_rate)
+        self.open_sockets = {}
+
+    def code_miss(self, address, code, via):
+        if address is None:
+            return
+        log.info("room code miss from %s via %s: %r", address, via, code[:16])
+        if self.code_misses.add(address):
+            count, seconds = self.code_guess_rate
+            log.warning("room code guessing: %s missed %d codes in %g s; lookups refused for a while",
+                        address, count, seconds)
+
+    def code_retry_after(self, address):
+        return 0.0 if address is None else self.code_misses.retry_after(address)
+
+    def socket_opened(self, address):
+        self.open_sockets[address] = self.open_sockets.get(address, 0) + 1
+
+    def socket_closed(self, address):
+        left = self.open_sockets.get(address, 0) - 1
+        if left > 0:
+            self.open_sockets[address] = left
+        else:
+            self.open_sockets.pop(address, None)
+
+
+_guards = None
+
+
+def guards():
+    """The shared Guards, rebuilt when the configured guess rate changes (tests change settings)."""
+    global _guards
+    rate = parse_rate(settings.CHAT_CODE_GUESS_LIMIT)
+    if _guards is None or _guards.code_guess_rate != rate:
+        _guards = Guards(rate)
+    return _guards
+
+
+def reset():
+    """Forget every count (for tests)."""
+    global _guards
+    _guards = None
+
+
+def client_address(scope):
+    client = scope.get("client")
+    return client[0] if client else None
+
+
+def _too_big(message, limit):
+    if limit <= 0:
+        return False
+    text, data = message.get("text"), message.get("bytes")
+    if text is not None:
+        # A character is 1 to 4 bytes of UTF-8: only encode when the length alone cannot tell.
+        return len(text) > limit or (len(text) * 4 > limit and len(text.encode("utf-8", "surrogatepass")) > limit)
+    return data is not None and len(data) > limit
+
+
+class WebSocketGuard:
+    """ASGI middleware for the room socket: refuses or closes what a browser tab never does."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "websocket":
+            return await self.app(scope, receive, send)
+        shared = guards()
+        address = client_address(scope)
+        refusal = self._refusal(shared, address)
+        if refusal:
+            return await _refuse(receive, send, refusal)
+        if address is not None:
+            shared.socket_opened(address)
+        try:
+            connection = _GuardedSocket(shared, address, scope, receive, send)
+            return await self.app(scope, connection.receive, connection.send)
+        finally:
+            if address is not None:
+                shared.socket_closed(address)
+
+    @staticmethod
+    def _refusal(shared, address):
+        if address is None:
+            return None
+        wait = shared.code_retry_after(address)
+        if wait:
+            return f"Too many wrong room codes from your address; try again in {wait:.0f} s."
+        if shared.open_sockets.get(address, 0) >= settings.CHAT_WS_PER_ADDRESS > 0:
+            log.info("socket refused: %s already has %d open", address, shared.open_sockets[address])
+            return f"Too many open connections from your address (at most {settings.CHAT_WS_PER_ADDRESS})."
+        return None
+
+
+async def _refuse(receive, send, detail):
+    """Accept, say why, close with 4429. Accept first: a close before accept is a bare HTTP 403."""
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.send", "text": protocol.dumps(protocol.error(protocol.RATE_LIMITED, detail))})
+    await send({"type": "websocket.close", "code": CLOSE_RATE_LIMITED})
+
+
+class _GuardedSocket:
+    """One socket's receive and send, with the frame-size and flood checks between them and the app."""
+
+    def __init__(self, shared, address, scope, receive, send):
+        self.shared = shared
+        self.address = address
+        self.scope = scope
+        self._receive = receive
+        self._send = send
+        self.frames = SlidingWindow(parse_rate(settings.CHAT_FLOOD_LIMIT))
+        self.max_bytes = settings.CHAT_FRAME_MAX_BYTES
+        self.closed = False
+
+    async def receive(self):
+        message = await self._receive()
+        if message["type"] != "websocket.receive" or self.closed:
+            return message
+        if _too_big(message, self.max_bytes):
+            detail = f"A frame can be at most {self.max_bytes} bytes."
+            return await self._close(protocol.FRAME_TOO_LARGE, detail, CLOSE_MESSAGE_TOO_BIG)
+        if not self.frames.allow():
+            log.warning("socket closed for flooding: %s sent more than %s frames", self.address, settings.CHAT_FLOOD_LIMIT)
+            return await self._close(protocol.RATE_LIMITED, "Far too many frames; closing this connection.", CLOSE_RATE_LIMITED)
+        return message
+
+    async def send(self, message):
+        if self.closed:
+            return  # the guard closed this socket; what the app still had in flight goes nowhere
+        if message["type"] == "websocket.close":
+            self.closed = True
+            if message.get("code") == protocol.CLOSE_ROOM_NOT_FOUND:
+                code = self.scope.get("path", "").rstrip("/").rpartition("/")[2]
+                self.shared.code_miss(self.address, code, "ws")
+        await self._send(message)
+
+    async def _close(self, code, detail, close_code):
+        """Tell the client why, close, and hand the app a disconnect so it cleans up at once."""
+        self.closed = True
+        await self._send({"type": "websocket.send", "text": protocol.dumps(protocol.error(code, detail))})
+        await self._send({"type": "websocket.close", "code": close_code})
+        return {"type": "websocket.disconnect", "code": close_code}
+
+
+class RoomCodeGuessMiddleware:
+    """Django middleware: counts room-code misses per address (a 404 on a room page, a failed
+    join on the home form) and answers 429 to an address over CHAT_CODE_GUESS_LIMIT."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        lookup = _code_lookup(request)
+        if lookup is None:
+            return self.get_response(request)
+        shared = guards()
+        address = request.META.get("REMOTE_ADDR") or None
+        wait = shared.code_retry_after(address)
+        if wait:
+            response = HttpResponse(
+                f"Too many wrong room codes from your address; try again in {wait:.0f} s.\n",
+                status=429,
+                content_type="text/plain; charset=utf-8",
+            )
+            response["Retry-After"] = str(int(wait) + 1)
+            return response
+        response = self.get_response(request)
+        missed = response.status_code == 404 if lookup[0] == "page" else response.status_code == 200
+        if missed:
+            shared.code_miss(address, lookup[1], "http")
+        return response
+
+
+def _code_lookup(request):
+    """('page', code) for a room page, ('join', code) for the home form's join; None otherwise."""
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return None
+    if match.url_name == "room" and request.method == "GET":
+        return "page", match.kwargs.get("code", "")
+    # A join that fails re-renders the form (200); one that works redirects to the room.
+    if match.url_name == "home" and request.method == "POST" and request.POST.get("action") == "join":
+        return "join", request.POST.get("code", "")
+    return None

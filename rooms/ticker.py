@@ -1,0 +1,60 @@
+"""One background loop per worker process: the periodic `tick` frame and the presence heartbeat.
+
+`tick` carries each room's latest seq to the sockets open on this worker, so a client whose
+broadcast was dropped (full channel, Redis blip) sees the gap and syncs without reconnecting.
+The heartbeat refreshes this worker's presence rows in one UPDATE, and every worker sweeps rows
+that nobody refreshed: the members of a killed worker leave within CHAT_PRESENCE_TIMEOUT.
+"""
+import asyncio
+import logging
+import time
+
+from channels.db import database_sync_to_async as db
+from django.conf import settings
+
+from rooms import protocol, services
+
+log = logging.getLogger(__name__)
+
+_sockets = {}  # consumer -> room id, for the sockets open on this worker
+_task = None
+
+
+def register(consumer, room_id):
+    global _task
+    _sockets[consumer] = room_id
+    if _task is None or _task.done():
+        _task = asyncio.get_running_loop().create_task(_run())
+
+
+def unregister(consumer):
+    global _task
+    _sockets.pop(consumer, None)
+    if not _sockets and _task is not None:
+        _task.cancel()
+        _task = None
+
+
+async def _run():
+    last_beat = time.monotonic()
+    while _sockets:
+        await asyncio.sleep(settings.CHAT_TICK_SECONDS)
+        try:
+            await _tick()
+            if time.monotonic() - last_beat >= settings.CHAT_HEARTBEAT_SECONDS:
+                last_beat = time.monotonic()
+                await db(services.presence_heartbeat)(channel_names=[c.channel_name for c in _sockets])
+                await db(services.presence_sweep)(timeout=settings.CHAT_PRESENCE_TIMEOUT)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The database or the layer may be away for a moment; the next round tries again.
+            log.warning("tick round failed", exc_info=True)
+
+
+async def _tick():
+    seqs = await db(services.room_seqs)(room_ids=set(_sockets.values()))
+    texts = {room_id: protocol.dumps(protocol.tick(seq)) for room_id, seq in seqs.items()}
+    for consumer, room_id in list(_sockets.items()):
+        if room_id in texts:
+            await consumer.send(text_data=texts[room_id])

@@ -1,0 +1,48 @@
+"""The reads behind the room page, hello and sync stay cheap however long a room grows."""
+import pytest
+from django.db import connection
+
+from rooms import selectors, services
+from rooms.models import Message
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def busy_room():
+    room, author = services.room_create(), services.identity_create(name="Ann")
+    Message.objects.bulk_create(
+        Message(room=room, author=author, body=f"m{n}", seq=n) for n in range(1, 301)
+    )
+    room.seq = 300
+    room.save()
+    return room
+
+
+def test_the_latest_page_costs_one_query(busy_room, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        rows, has_more = selectors.messages_latest(busy_room)
+        assert [m.author.name for m in rows][:1] == ["Ann"]
+    assert [m.seq for m in rows] == list(range(251, 301)) and has_more
+
+
+def test_changes_after_costs_three_queries(busy_room, django_assert_num_queries):
+    with django_assert_num_queries(3):
+        seq, changes, has_more = selectors.changes_after(busy_room, 290)
+    assert seq == 300 and [c["seq"] for c in changes] == list(range(291, 301)) and not has_more
+
+
+def test_a_message_created_and_deleted_since_after_shows_only_as_its_deletion(busy_room):
+    author = Message.objects.first().author
+    frame, _ = services.message_send(room=busy_room, author=author, body="gone soon")
+    services.message_delete(message=Message.objects.get(id=frame["id"]))
+    seq, changes, _ = selectors.changes_after(busy_room, 300)
+    assert changes == [{"type": "delete", "id": frame["id"], "seq": 302}] and seq == 302
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="query plans differ by database; checked on SQLite")
+@pytest.mark.parametrize("order", ["seq", "-seq"])
+def test_the_latest_page_and_after_search_the_room_seq_index_instead_of_scanning(busy_room, order):
+    plan = Message.objects.in_room(busy_room).visible().after_seq(10).order_by(order)[:50].explain()
+    assert "USING INDEX" in plan and "(room_id=? AND seq>?)" in plan
+    assert "TEMP B-TREE" not in plan  # no sort of the whole room's history

@@ -1,0 +1,79 @@
+"""The services without sockets: room codes, identities, names, messages and deletions."""
+import re
+
+import pytest
+
+from rooms import names, services
+from rooms.errors import ChatError
+from rooms.models import Message, Room
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_new_room_code_is_four_upper_case_letters():
+    assert re.fullmatch(r"[A-Z]{4}", services.room_create().code)
+
+
+def test_room_code_length_follows_the_setting(settings):
+    settings.ROOM_CODE_LENGTH = 6
+    assert re.fullmatch(r"[A-Z]{6}", services.room_create().code)
+
+
+def test_a_colliding_code_is_skipped_for_a_free_one():
+    Room.objects.create(code="AAAA")
+    codes = iter(["AAAA", "AAAA", "BBBB"])
+    assert services.room_create(generate=lambda length: next(codes)).code == "BBBB"
+
+
+def test_running_out_of_codes_gives_up_instead_of_looping_forever():
+    Room.objects.create(code="AAAA")
+    calls = []
+
+    def always_taken(length):
+        calls.append(length)
+        return "AAAA"
+
+    with pytest.raises(ChatError) as raised:
+        services.room_create(generate=always_taken)
+    assert raised.value.code == "codes_exhausted"
+    assert len(calls) == services.CODE_ATTEMPTS
+
+
+def test_a_blank_name_gives_a_random_two_word_identity():
+    identity = services.identity_create(name=services.identity_name_clean(name="   "))
+    adjective, animal = identity.name.split()
+    assert adjective in names.ADJECTIVES and animal in names.ANIMALS
+
+
+def test_a_given_name_is_used_as_is_after_trimming():
+    assert services.identity_create(name=services.identity_name_clean(name="  Zoë  ")).name == "Zoë"
+
+
+def test_identities_get_distinct_opaque_ids():
+    ids = {services.identity_create().public_id for _ in range(20)}
+    assert len(ids) == 20
+
+
+def test_a_name_over_32_characters_is_refused():
+    with pytest.raises(ChatError) as raised:
+        services.identity_name_clean(name="x" * 33)
+    assert raised.value.code == "invalid_name"
+
+
+def test_a_repeated_client_id_stores_the_message_once():
+    room, author = services.room_create(), services.identity_create()
+    first, created = services.message_send(room=room, author=author, body="hi", client_id="k")
+    again, created_again = services.message_send(room=room, author=author, body="hi", client_id="k")
+    assert created and not created_again and again == first
+    assert Message.objects.count() == 1
+    assert Room.objects.get(pk=room.pk).seq == 1
+
+
+def test_a_deletion_takes_the_next_seq_and_clears_the_text():
+    room, author = services.room_create(), services.identity_create()
+    frame, _ = services.message_send(room=room, author=author, body="oops")
+    services.message_delete(message=Message.objects.get(id=frame["id"]))
+    stored = Message.objects.get(id=frame["id"])
+    assert stored.deleted_seq == 2 and stored.body == ""
+    services.message_delete(message=stored)
+    assert Room.objects.get(pk=room.pk).seq == 2  # deleting twice is one change
