@@ -4,6 +4,7 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async as db
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.consumer import get_handler_name
 from django.conf import settings
 
 from rooms import broadcast, protocol, selectors, services, ticker
@@ -38,6 +39,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
     """One browser tab in one room."""
 
     room = None
+
+    async def dispatch(self, message):
+        # channels 4.3 hops to the database thread (aclose_old_connections) before every handler;
+        # for a broadcast that is one hop per recipient, queued behind the message writes. The
+        # handlers here reach the database only through database_sync_to_async, which closes
+        # stale connections itself, so the hop buys nothing.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self):
         self.room = await db(selectors.room_by_code)(self.scope["url_route"]["kwargs"]["code"])
