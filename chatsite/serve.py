@@ -1,0 +1,105 @@
+"""Run daphne with chatsite's WebSocket limits: `python -m chatsite.serve [daphne options]`.
+
+Takes every daphne option (-b, -p, --proxy-headers, ...) and serves chatsite.asgi:application.
+Plain `daphne` cannot express two limits that chatsite needs:
+
+- Input size. Autobahn applies its message-size limit to outgoing frames too, and a full `sync`
+  frame can be a few megabytes, so that limit cannot be 64 KiB. Here autobahn's frame limit is
+  CHAT_FRAME_MAX_BYTES and this protocol adds the same limit for incoming messages only. Both
+  are checked on the frame header, before the payload is read: a client announcing 100 MB is
+  closed with 1009 without the server holding more than one network read of it.
+- A client that stops reading. Twisted buffers whatever the server writes without bound; this
+  protocol drops a socket once more than CHAT_SEND_BUFFER_BYTES wait unsent for it, so a stalled
+  tab costs bounded memory and the rest of its room carries on.
+"""
+import logging
+import os
+import sys
+from functools import partial
+
+from daphne.cli import CommandLineInterface
+from daphne.server import Server
+from daphne.ws_protocol import WebSocketProtocol
+
+log = logging.getLogger("rooms.guards")
+
+APPLICATION = "chatsite.asgi:application"
+
+
+def unsent_bytes(transport):
+    """Bytes Twisted holds for a TCP transport (its FileDescriptor buffers); 0 if unknown."""
+    buffered = getattr(transport, "dataBuffer", b"")
+    offset = getattr(transport, "offset", 0)
+    return len(buffered) - offset + getattr(transport, "_tempDataLen", 0)
+
+
+class LimitedWebSocketProtocol(WebSocketProtocol):
+    """daphne's WebSocket protocol with an incoming-only size limit and a send-buffer bound."""
+
+    max_incoming_bytes = 0
+    send_buffer_bytes = 0
+
+    def onMessageFrameBegin(self, length):
+        super().onMessageFrameBegin(length)
+        if not self.failedByMe and 0 < self.max_incoming_bytes < self.message_data_total_length:
+            self._max_message_size_exceeded(
+                self.message_data_total_length,
+                self.max_incoming_bytes,
+                f"message of {self.message_data_total_length} bytes over the limit of {self.max_incoming_bytes}",
+            )
+
+    def serverSend(self, content, binary=False):
+        if self.send_buffer_bytes > 0 and unsent_bytes(self.transport) > self.send_buffer_bytes:
+            # The client cannot take a close frame either: drop the TCP connection. daphne then
+            # tells the application `websocket.disconnect`, and the consumer cleans up as usual.
+            log.warning("socket dropped: %s stopped reading (%d bytes unsent)", self.client_addr, unsent_bytes(self.transport))
+            self.muted = True
+            self.dropConnection(abort=True)
+            return
+        super().serverSend(content, binary)
+
+
+class ChatServer(Server):
+    """daphne's Server, with LimitedWebSocketProtocol installed once its factory exists."""
+
+    def __init__(self, *args, max_incoming_bytes, send_buffer_bytes, **kwargs):
+        protocol = type(
+            "ChatWebSocketProtocol",
+            (LimitedWebSocketProtocol,),
+            {"max_incoming_bytes": max_incoming_bytes, "send_buffer_bytes": send_buffer_bytes},
+        )
+
+        def install():
+            self.ws_factory.protocol = protocol
+            # Autobahn drops the TCP connection on a protocol error by default; a close frame
+            # (1009 too big, 1007 bad UTF-8) tells the client why.
+            self.ws_factory.setProtocolOptions(failByDrop=False)
+
+        super().__init__(*args, ready_callable=install, **kwargs)
+
+
+def _has_option(argv, name):
+    return any(arg == name or arg.startswith(name + "=") for arg in argv)
+
+
+def main(argv=None):
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
+    from django.conf import settings
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not _has_option(argv, "--websocket-max-frame-size"):
+        argv += ["--websocket-max-frame-size", str(settings.CHAT_FRAME_MAX_BYTES)]
+    if not _has_option(argv, "--websocket-max-message-size"):
+        argv += ["--websocket-max-message-size", "0"]  # incoming: LimitedWebSocketProtocol
+
+    cli = CommandLineInterface()
+    cli.server_class = partial(
+        ChatServer,
+        max_incoming_bytes=settings.CHAT_FRAME_MAX_BYTES,
+        send_buffer_bytes=settings.CHAT_SEND_BUFFER_BYTES,
+    )
+    cli.run(argv + [APPLICATION])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""Helpers for the hardening tests: sockets from a chosen client address, fresh guard counts,
+and a real daphne (python -m chatsite.serve) on a loopback port for the limits only it enforces."""
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from rooms import guards
+from tests.conftest import ORIGIN, Client, session_cookie_for
+
+ROOT = Path(__file__).resolve().parents[2]
+PORTS = range(18400, 18500)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "soak: mixed traffic for SOAK_SECONDS (short by default)")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_guards():
+    guards.reset()
+    yield
+    guards.reset()
+
+
+@pytest.fixture
+async def open_socket(transactional_db):
+    """open_socket(code, identity=None, address="10.0.0.1", origin=ORIGIN) -> Client.
+
+    Unlike `connect`, reads nothing after the handshake: the test decides what it expects.
+    """
+    from chatsite.asgi import application
+
+    opened = []
+
+    async def _open(code, identity=None, address="10.0.0.1", origin=ORIGIN, path=None):
+        headers = [origin] if origin else []
+        if identity is not None:
+            headers.append((b"cookie", await database_sync_to_async(session_cookie_for)(identity)))
+        communicator = WebsocketCommunicator(application, path or f"/ws/rooms/{code}/", headers=headers)
+        if address:
+            communicator.scope["client"] = (address, 40000 + len(opened))
+        client = Client(communicator)
+        client.connected, client.close_code = await communicator.connect(timeout=3)
+        opened.append(client)
+        return client
+
+    yield _open
+    for client in opened:
+        try:
+            await client.close()
+        except Exception:
+            pass
+
+
+async def read_until_close(client, timeout=3):
+    """Every frame up to the close (each checked against the protocol), and the close code."""
+    frames = []
+    while True:
+        message = await client.communicator.receive_output(timeout)
+        if message["type"] == "websocket.close":
+            client.closed = True
+            return frames, message.get("code", 1000)
+        frames.append(_checked(message))
+
+
+def _checked(message):
+    import json
+
+    from tests.frames import assert_valid_frame
+
+    assert message["type"] == "websocket.send", message
+    frame = json.loads(message["text"])
+    assert_valid_frame(frame)
+    return frame
+
+
+def free_port():
+    for port in PORTS:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 18400-18499")
+
+
+class Daphne:
+    """python -m chatsite.serve on a loopback port, with its own SQLite database."""
+
+    def __init__(self, tmp, **env):
+        self.port = free_port()
+        self.log_path = tmp / "daphne.log"
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("CHAT_", "PYTEST", "DATABASE_URL", "REDIS_URL"))},
+            "DJANGO_SETTINGS_MODULE": "chatsite.settings",
+            "CHATSITE_VAR_DIR": str(tmp),
+            "PYTHONUNBUFFERED": "1",
+            "DEBUG": "1",
+            **env,
+        }
+
+    def start(self):
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=self.env, check=True)
+        self.log = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "chatsite.serve", "-b", "127.0.0.1", "-p", str(self.port)],
+            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log_text()
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"daphne did not listen on {self.port}:\n{self.log_text()}")
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+    def log_text(self):
+        return self.log_path.read_text(errors="replace")
+
+    def rss_bytes(self):
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+
+@pytest.fixture(scope="module")
+def daphne(tmp_path_factory):
+    server = Daphne(
+        tmp_path_factory.mktemp("daphne"),
+        CHAT_RATE_LIMIT="off",
+        CHAT_FLOOD_LIMIT="off",
+        CHAT_WS_PER_ADDRESS="0",
+        CHAT_MESSAGE_MAX_LENGTH="30000",
+        CHAT_SEND_BUFFER_BYTES=str(256 * 1024),
+        CHAT_LEAVE_GRACE="0.1",
+    ).start()
+    yield server
+    server.stop()

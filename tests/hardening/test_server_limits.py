@@ -1,0 +1,97 @@
+"""Limits only the real server can enforce (python -m chatsite.serve): frame size on the header,
+invalid UTF-8, and a client that stops reading."""
+import json
+import socket
+import time
+
+import pytest
+
+from tests.hardening.rawws import BINARY, CONTINUATION, TEXT, RawSocket
+
+pytestmark = pytest.mark.integration
+
+LIMIT = 64 * 1024
+LOBBY = "/ws/rooms/LOBBY/"
+
+
+def joined(daphne, **options):
+    ws = RawSocket(daphne.port, LOBBY, **options)
+    assert ws.status == 101
+    assert ws.receive_json()["type"] == "hello"
+    return ws
+
+
+@pytest.mark.parametrize("announced", [LIMIT + 1, 100 * 1024 * 1024])
+def test_a_frame_announced_over_the_limit_is_closed_with_1009_before_its_payload_arrives(daphne, announced):
+    ws = joined(daphne)
+    ws.send_frame(TEXT, b'{"type":"message","body":"' + b"x" * 1000, announce=announced)
+    started = time.monotonic()
+    assert ws.close_code() == 1009
+    assert time.monotonic() - started < 2
+
+
+def test_a_message_split_into_small_fragments_is_refused_once_it_passes_the_limit(daphne):
+    ws = joined(daphne)
+    ws.send_frame(TEXT, b"[" * (LIMIT // 2), fin=False)
+    # Announce a second fragment that would cross the limit, and send none of it.
+    ws.send_frame(CONTINUATION, b"", fin=False, announce=LIMIT)
+    assert ws.close_code() == 1009
+
+
+def test_a_frame_just_under_the_limit_gets_an_error_frame_not_a_close(daphne):
+    ws = joined(daphne)
+    ws.send_frame(TEXT, json.dumps({"type": "message", "body": "x" * (LIMIT - 100)}).encode())
+    assert ws.receive_type("error")["code"] == "message_too_long"
+    ws.send_json({"type": "message", "body": "still here", "client_id": "under-limit"})
+    assert ws.receive_type("message")["body"] == "still here"
+
+
+def test_invalid_utf8_closes_with_1007_and_the_server_keeps_serving(daphne):
+    ws = joined(daphne)
+    ws.send_frame(TEXT, b'{"type":"message","body":"\xff\xfe"}')
+    assert ws.close_code() == 1007
+    joined(daphne).close()
+
+
+def test_a_binary_frame_gets_an_error_frame_and_the_socket_stays_usable(daphne):
+    ws = joined(daphne)
+    ws.send_frame(BINARY, b"\x00\x01\x02")
+    assert ws.receive_type("error")["code"] == "binary_unsupported"
+    ws.send_json({"type": "sync", "after": 0})
+    assert ws.receive_type("sync")["type"] == "sync"
+
+
+def test_frames_from_the_server_may_exceed_the_input_limit(daphne):
+    ws = joined(daphne)
+    for n in range(3):
+        ws.send_json({"type": "message", "body": "y" * 30000, "client_id": f"big-{n}"})
+        ws.receive_type("message")
+    reader = RawSocket(daphne.port, LOBBY)
+    opcode, payload = reader.receive()
+    assert json.loads(payload)["type"] == "hello" and len(payload) > LIMIT
+
+
+def test_a_client_that_stops_reading_is_dropped_and_the_room_carries_on(daphne):
+    stalled = joined(daphne, rcvbuf=4096)
+    sender = joined(daphne)
+    rss_before = daphne.rss_bytes()
+    body = "z" * 30000
+    # ~6 MB: more than the kernel buffers between the server and the stalled socket hold.
+    for n in range(200):
+        sender.send_json({"type": "message", "body": body, "client_id": f"flood-{n}"})
+        started = time.monotonic()
+        assert sender.receive_type("message")["client_id"] == f"flood-{n}"
+        assert time.monotonic() - started < 2, "the room stalled behind a client that does not read"
+    assert "stopped reading" in daphne.log_text()
+    stalled.sock.settimeout(5)
+    received = 0
+    try:
+        while True:
+            chunk = stalled.sock.recv(1 << 20)
+            if not chunk:
+                break
+            received += len(chunk)
+    except ConnectionResetError:
+        pass
+    assert received < 200 * len(body), "the stalled client got everything: it was never dropped"
+    assert daphne.rss_bytes() - rss_before < 64 * 1024 * 1024
