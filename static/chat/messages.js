@@ -1,0 +1,187 @@
+/** The message log: safe rendering, one entry per id in seq order, older pages, a steady view. */
+const LOAD_OLDER_PX = 120; // this close to the top, older messages are fetched
+const AT_BOTTOM_PX = 48; // this close to the bottom counts as reading the latest
+const LINK = /\bhttps?:\/\/[^\s<>"'`]+/g;
+const LINK_TRAILING = /[.,;:!?)\]}'"]+$/;
+const CLOCK = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
+const FULL_DATE = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
+const OLDER_TEXT = {
+  more: "Scroll up for older messages",
+  loading: "Loading older messages…",
+  start: "This is the start of the room.",
+};
+
+function make(tag, className, text) {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+/** Text with its http(s) links as <a> elements; everything else stays text. */
+function fillBody(el, text) {
+  let at = 0;
+  for (const match of text.matchAll(LINK)) {
+    const url = match[0].replace(LINK_TRAILING, "");
+    el.append(text.slice(at, match.index));
+    const link = make("a", "", url);
+    link.href = url;
+    link.rel = "noopener noreferrer nofollow";
+    link.target = "_blank";
+    el.append(link);
+    at = match.index + url.length;
+  }
+  el.append(text.slice(at));
+}
+
+function setTime(time, iso) {
+  const when = new Date(iso);
+  time.dateTime = iso;
+  time.textContent = CLOCK.format(when);
+  time.title = FULL_DATE.format(when);
+}
+
+function messageItem({ author, body, sent_at: sentAt }, mine) {
+  const li = make("li", mine ? "message mine" : "message");
+  li.dataset.author = author.id;
+  const avatar = make("img", "avatar");
+  Object.assign(avatar, { src: author.avatar, alt: "", width: 32, height: 32 });
+  const main = make("div", "message-main");
+  const meta = make("div", "message-meta");
+  meta.append(make("span", "author", author.name), " ");
+  if (sentAt) setTime(meta.appendChild(make("time")), sentAt);
+  const text = make("div", "body");
+  fillBody(text, body);
+  main.append(meta, text);
+  li.append(avatar, main);
+  return li;
+}
+
+export function createMessageLog({ log, list, pendingList, jump, olderText, olderButton, me, hasMore, requestHistory }) {
+  const known = new Set();
+  const deleted = new Set(); // a late broadcast must not bring a deleted message back
+  let oldest = null; // {id, seq} of the oldest message shown: the anchor for `history`
+  let loading = false;
+
+  const nearBottom = () => log.scrollHeight - log.scrollTop - log.clientHeight < AT_BOTTOM_PX;
+
+  function scrollToBottom() {
+    log.scrollTop = log.scrollHeight;
+    jump.hidden = true;
+  }
+
+  function noteOldest(id, seq) {
+    if (oldest === null || seq < oldest.seq) oldest = { id, seq };
+  }
+
+  function showOlderState() {
+    const state = loading ? "loading" : hasMore ? "more" : "start";
+    olderText.textContent = OLDER_TEXT[state];
+    olderButton.hidden = state !== "more";
+  }
+
+  function loadOlder() {
+    if (!hasMore || loading || oldest === null) return;
+    loading = requestHistory(oldest.id);
+    showOlderState();
+  }
+
+  function insertBySeq(li, seq) {
+    let after = list.lastElementChild;
+    while (after && Number(after.dataset.seq) > seq) after = after.previousElementSibling;
+    if (after) after.after(li);
+    else list.prepend(li);
+  }
+
+  /** A change from the server (message or delete); true if it showed a new message. */
+  function apply(change) {
+    if (change.type === "delete") {
+      deleted.add(change.id);
+      list.querySelector(`li[data-id="${change.id}"]`)?.remove();
+      return false;
+    }
+    if (known.has(change.id) || deleted.has(change.id)) return false;
+    const mine = change.author.id === me.id;
+    const stick = nearBottom();
+    const li = messageItem(change, mine);
+    li.dataset.id = change.id;
+    li.dataset.seq = change.seq;
+    known.add(change.id);
+    noteOldest(change.id, change.seq);
+    insertBySeq(li, change.seq);
+    if (stick || mine) scrollToBottom();
+    else if (li === list.lastElementChild) jump.hidden = false;
+    return true;
+  }
+
+  function showHistory({ messages, has_more: more }) {
+    loading = false;
+    hasMore = more;
+    const fromBottom = log.scrollHeight - log.scrollTop;
+    const page = document.createDocumentFragment();
+    for (const message of messages) {
+      if (known.has(message.id) || deleted.has(message.id)) continue;
+      const li = messageItem(message, message.author.id === me.id);
+      Object.assign(li.dataset, { id: message.id, seq: message.seq });
+      known.add(message.id);
+      noteOldest(message.id, message.seq);
+      page.append(li);
+    }
+    list.prepend(page); // every message of a history page is older than all shown
+    log.scrollTop = log.scrollHeight - fromBottom; // the reader's view stays where it was
+    showOlderState();
+    if (log.scrollTop < LOAD_OLDER_PX) loadOlder();
+  }
+
+  /** After a reconnect or an error, an unanswered history request will not be answered. */
+  function historyFailed() {
+    loading = false;
+    showOlderState();
+  }
+
+  function reconnected() {
+    historyFailed();
+    if (log.scrollTop < LOAD_OLDER_PX) loadOlder();
+  }
+
+  function addPending({ client_id: clientId, body }) {
+    const li = messageItem({ author: me, body, sent_at: null }, true);
+    li.classList.add("pending");
+    li.dataset.clientId = clientId;
+    li.querySelector(".message-meta").append(make("span", "sending", "Sending…"));
+    pendingList.append(li);
+    scrollToBottom();
+  }
+
+  function removePending(clientId) {
+    for (const li of pendingList.children) if (li.dataset.clientId === clientId) li.remove();
+  }
+
+  function renameAuthor(member) {
+    const selector = `li[data-author="${CSS.escape(member.id)}"] .author`;
+    for (const root of [list, pendingList]) {
+      for (const name of root.querySelectorAll(selector)) name.textContent = member.name;
+    }
+  }
+
+  // The server rendered the latest page; adopt it and show its times in the reader's zone.
+  for (const li of list.children) {
+    known.add(Number(li.dataset.id));
+    noteOldest(Number(li.dataset.id), Number(li.dataset.seq));
+    const time = li.querySelector("time");
+    if (time) setTime(time, time.dateTime);
+  }
+  log.addEventListener("scroll", () => {
+    if (nearBottom()) jump.hidden = true;
+    if (log.scrollTop < LOAD_OLDER_PX) loadOlder();
+  });
+  jump.addEventListener("click", () => {
+    scrollToBottom();
+    log.focus();
+  });
+  olderButton.addEventListener("click", loadOlder);
+  showOlderState();
+  scrollToBottom();
+
+  return { apply, showHistory, historyFailed, addPending, removePending, renameAuthor, reconnected };
+}

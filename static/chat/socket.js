@@ -1,0 +1,157 @@
+/** The room socket: connect, reconnect with backoff, resume from the last seq, fill gaps. */
+const BACKOFF_FIRST_MS = 500;
+const BACKOFF_MAX_MS = 10000;
+const BACK_ONLINE_MS = 4000;
+const STALE_MS = 25000; // only once ticks are seen: a silent socket this long is presumed dead
+const SYNC_RETRY_MS = 2000;
+const CLOSE_ROOM_NOT_FOUND = 4404;
+const STATUS = {
+  connecting: "Connecting…",
+  online: "Online",
+  reconnecting: "Reconnecting…",
+  back: "Back online",
+  gone: "This room no longer exists",
+};
+
+/**
+ * Opens the socket of one room and keeps it open. Changes (message and delete frames, from
+ * live broadcasts, hello, or sync) go to onChange in any order and possibly twice; the caller
+ * dedupes by id. Other frames go to onFrame. onHello runs after each hello's changes.
+ */
+export function openRoomSocket({ path, seq, status, onChange, onHello, onFrame }) {
+  let ws = null;
+  let ready = false; // hello received on the current socket: frames sent now are answered
+  let lastSeq = seq; // every change up to here has been handed to onChange
+  const ahead = new Set(); // seqs seen live beyond lastSeq + 1, waiting for the gap to fill
+  let syncing = false;
+  let attempt = 0;
+  let everOnline = false;
+  let retryTimer = null;
+  let statusTimer = null;
+  let heardAt = Date.now();
+  let sawTick = false;
+
+  function show(state) {
+    clearTimeout(statusTimer);
+    status.dataset.state = state;
+    status.textContent = STATUS[state];
+    if (state === "back") statusTimer = setTimeout(() => show("online"), BACK_ONLINE_MS);
+  }
+
+  function connect() {
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const sock = new WebSocket(`${scheme}//${location.host}${path}?after=${lastSeq}`);
+    ws = sock;
+    sock.addEventListener("message", (event) => {
+      if (ws !== sock) return;
+      heardAt = Date.now();
+      receive(JSON.parse(event.data));
+    });
+    sock.addEventListener("close", (event) => {
+      if (ws === sock) closed(event.code);
+    });
+  }
+
+  function closed(code) {
+    ws = null;
+    ready = false;
+    syncing = false;
+    if (code === CLOSE_ROOM_NOT_FOUND) return show("gone");
+    show(everOnline ? "reconnecting" : "connecting");
+    // Full jitter spreads a room's reconnects after a server restart.
+    const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** attempt);
+    attempt += 1;
+    retryTimer = setTimeout(connect, ceiling / 2 + (Math.random() * ceiling) / 2);
+  }
+
+  function reconnectNow() {
+    if (retryTimer !== null) connect();
+  }
+
+  function send(frame) {
+    if (!ready) return false;
+    ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  function advance() {
+    while (ahead.delete(lastSeq + 1)) lastSeq += 1;
+    for (const s of ahead) if (s <= lastSeq) ahead.delete(s);
+  }
+
+  function track(changeSeq) {
+    if (changeSeq <= lastSeq) return;
+    if (changeSeq === lastSeq + 1) {
+      lastSeq = changeSeq;
+      advance();
+    } else {
+      ahead.add(changeSeq); // a broadcast was lost or overtaken: ask for what lies between
+      requestSync();
+    }
+  }
+
+  function requestSync() {
+    if (syncing || !ready) return;
+    syncing = send({ type: "sync", after: lastSeq });
+  }
+
+  function caughtUp(changes, upto, hasMore) {
+    changes.forEach(onChange);
+    lastSeq = Math.max(lastSeq, upto);
+    advance();
+    if (hasMore || ahead.size) requestSync();
+  }
+
+  function receive(frame) {
+    switch (frame.type) {
+      case "hello":
+        ready = true;
+        attempt = 0;
+        syncing = false;
+        caughtUp(frame.messages, frame.room.seq, frame.has_more);
+        show(everOnline ? "back" : "online");
+        everOnline = true;
+        onHello(frame);
+        break;
+      case "message":
+      case "delete":
+        onChange(frame);
+        track(frame.seq);
+        break;
+      case "sync":
+        syncing = false;
+        caughtUp(frame.messages, frame.seq, frame.has_more);
+        break;
+      case "tick":
+        sawTick = true;
+        if (frame.seq > lastSeq) requestSync();
+        break;
+      case "error":
+        if (syncing && frame.code === "rate_limited") {
+          syncing = false;
+          setTimeout(requestSync, SYNC_RETRY_MS);
+        }
+        onFrame(frame);
+        break;
+      default:
+        onFrame(frame);
+    }
+  }
+
+  setInterval(() => {
+    if (!sawTick || !ws || Date.now() - heardAt < STALE_MS) return;
+    const dead = ws;
+    closed(1006); // without waiting for a closing handshake that a dead link never finishes
+    dead.close();
+  }, STALE_MS / 5);
+  window.addEventListener("online", reconnectNow);
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) reconnectNow();
+  });
+
+  show("connecting");
+  connect();
+  return { send, isReady: () => ready };
+}

@@ -1,0 +1,123 @@
+"""Two people in a room: getting in, talking, and what a message can and cannot do."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+MARKUP = '<img src=x onerror=alert(1)> and <script>alert(2)</script>'
+
+
+def test_creating_a_room_opens_it_with_its_code_and_me_online(person):
+    alice = person("Alice")
+    code = alice.create_room()
+    assert re.fullmatch(r"[A-Z0-9]{4,}", code)
+    expect(alice.page).to_have_url(re.compile(f"/rooms/{code}/$"))
+    expect(alice.members()).to_have_text(["Alice"])
+    expect(alice.page.locator("#member-list .you")).to_have_text("(you)")
+
+
+def test_joining_by_code_shows_each_person_to_the_other(person):
+    alice, bob = person("Alice"), person("Bob")
+    code = alice.create_room()
+    bob.join_by_code(code)
+    expect(alice.members()).to_have_text(["Alice", "Bob"])
+    expect(bob.members()).to_have_text(["Alice", "Bob"])
+    expect(alice.page.locator("#member-count")).to_have_text("2")
+
+
+def test_pressing_enter_in_the_code_field_joins_that_room(person):
+    alice, bob = person("Alice"), person("Bob")
+    code = alice.create_room()
+    bob.page.goto("/")
+    bob.page.get_by_label("Room code").fill(code)
+    bob.page.get_by_label("Room code").press("Enter")
+    expect(bob.page).to_have_url(re.compile(f"/rooms/{code}/$"))
+
+
+def test_the_copied_link_takes_someone_else_into_the_room(person):
+    alice = person("Alice", permissions=["clipboard-read", "clipboard-write"])
+    code = alice.create_room()
+    alice.page.get_by_role("button", name="Copy link").click()
+    expect(alice.page.get_by_role("button", name="Copied!")).to_be_visible()
+    link = alice.page.evaluate("navigator.clipboard.readText()")
+    carol = person("Carol")
+    carol.page.goto(link)
+    carol.expect_online()
+    expect(carol.page.locator("#room-code")).to_have_text(code)
+    expect(alice.members()).to_contain_text(["Alice", re.compile(r"^\w+ \w+$")])
+
+
+def test_messages_travel_both_ways(person):
+    alice, bob = person("Alice"), person("Bob")
+    code = alice.create_room()
+    bob.join_by_code(code)
+    alice.say("Hi Bob")
+    bob.expect_message("Hi Bob")
+    bob.say("Hello Alice")
+    alice.expect_message("Hello Alice")
+    assert alice.bodies() == bob.bodies() == ["Hi Bob", "Hello Alice"]
+
+
+def test_enter_sends_and_shift_enter_starts_a_new_line(person):
+    alice = person("Alice")
+    alice.create_room()
+    box = alice.page.get_by_label("Message", exact=True)
+    box.press_sequentially("first line")
+    box.press("Shift+Enter")
+    box.press_sequentially("second line")
+    expect(alice.messages()).to_have_count(0)
+    box.press("Enter")
+    alice.expect_message("first line")
+    assert alice.bodies() == ["first line\nsecond line"]
+    expect(box).to_have_value("")
+
+
+def test_the_counter_shows_how_much_of_the_length_limit_is_used(person):
+    alice = person("Alice")
+    alice.create_room()
+    alice.page.get_by_label("Message", exact=True).fill("hello")
+    expect(alice.page.locator("#composer-count")).to_have_text("5 / 2000")
+
+
+def test_markup_in_a_message_shows_as_text_and_runs_nothing(person):
+    alice, bob = person("Alice"), person("Bob")
+    code = alice.create_room()
+    bob.join_by_code(code)
+    alice.say(MARKUP)
+    bob.expect_message("onerror")
+    bob.page.reload()
+    bob.expect_online()
+    for page in (alice.page, bob.page):
+        expect(page.locator("#messages .body")).to_have_text([MARKUP])
+        expect(page.locator("#messages .body img, #messages .body script")).to_have_count(0)
+    assert alice.dialogs == bob.dialogs == []
+
+
+def test_a_web_address_in_a_message_becomes_a_link(person):
+    alice, bob = person("Alice"), person("Bob")
+    code = alice.create_room()
+    bob.join_by_code(code)
+    alice.say("notes at https://example.com/notes?a=1. thanks")
+    link = bob.page.get_by_role("link", name="https://example.com/notes?a=1")
+    expect(link).to_have_attribute("href", "https://example.com/notes?a=1")
+    expect(link).to_have_attribute("rel", re.compile("noopener"))
+    expect(bob.messages().locator(".body")).to_have_text(["notes at https://example.com/notes?a=1. thanks"])
+
+
+def test_refreshing_the_page_keeps_the_whole_conversation(person):
+    alice, bob = person("Alice"), person("Bob")
+    code = alice.create_room()
+    bob.join_by_code(code)
+    for n in range(3):
+        alice.say(f"from Alice {n}")
+        bob.say(f"from Bob {n}")
+    alice.expect_message("from Bob 2")
+    shown = alice.bodies()
+    alice.page.reload()
+    alice.expect_online()
+    assert alice.bodies() == shown
+    bob.say("after the refresh")
+    alice.expect_message("after the refresh")
+    assert alice.bodies() == shown + ["after the refresh"]

@@ -1,0 +1,144 @@
+"""Lost connections, lost frames and a server restart: nothing lost, nothing doubled."""
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.tap import SocketTap
+
+pytestmark = pytest.mark.browser
+
+RECONNECT_TIMEOUT = 15000  # backoff with jitter: a few attempts may pass before the server is back
+
+
+def is_message(body):
+    return lambda frame: frame["type"] == "message" and frame["body"] == body
+
+
+@pytest.fixture
+def tapped_pair(person):
+    """Alice, whose socket runs through a tap, and Bob, in a room Bob created."""
+    alice, bob = person("Alice"), person("Bob")
+    tap = SocketTap(alice.page)
+    code = bob.create_room()
+    alice.join_by_code(code)
+    return alice, bob, tap
+
+
+def test_a_server_restart_loses_and_doubles_nothing(person, own_server):
+    alice, bob = person("Alice", on=own_server), person("Bob", on=own_server)
+    code = alice.create_room()
+    bob.join_by_code(code)
+    alice.say("before 1")
+    bob.say("before 2")
+    alice.expect_message("before 2")
+    own_server.stop()
+    expect(alice.page.locator("#status")).to_have_text("Reconnecting…")
+    expect(bob.page.locator("#status")).to_have_text("Reconnecting…")
+    alice.say("during")
+    expect(alice.page.locator("#pending .body")).to_have_text(["during"])
+    expect(alice.page.locator("#pending .sending")).to_have_text(["Sending…"])
+    own_server.start()
+    bob.expect_message("during")
+    bob.say("after 1")
+    alice.say("after 2")
+    expected = ["before 1", "before 2", "during", "after 1", "after 2"]
+    for someone in (alice, bob):
+        expect(someone.messages().locator(".body")).to_have_text(expected, timeout=RECONNECT_TIMEOUT)
+        expect(someone.page.locator("#pending li")).to_have_count(0)
+        assert "Back online" in someone.statuses()
+        someone.page.reload()
+        expect(someone.messages().locator(".body")).to_have_text(expected)
+
+
+def test_a_message_sent_while_offline_is_delivered_once_after_reconnecting(tapped_pair):
+    alice, bob, tap = tapped_pair
+    tap.cut()
+    expect(alice.page.locator("#status")).to_have_text("Reconnecting…")
+    alice.say("written offline")
+    expect(alice.page.locator("#pending li")).to_contain_text("written offline")
+    bob.page.wait_for_timeout(300)
+    expect(bob.messages()).to_have_count(0)
+    tap.restore()
+    bob.expect_message("written offline")
+    expect(alice.page.locator("#status")).to_have_text("Back online", timeout=RECONNECT_TIMEOUT)
+    alice.expect_message("written offline")
+    expect(alice.page.locator("#pending li")).to_have_count(0)
+    assert bob.bodies() == alice.bodies() == ["written offline"]
+
+
+def test_the_socket_resumes_after_the_last_change_it_had(tapped_pair):
+    alice, bob, tap = tapped_pair
+    bob.say("one")
+    alice.expect_message("one")
+    seq = alice.messages().last.get_attribute("data-seq")
+    tap.cut()
+    bob.say("two")
+    tap.restore()
+    alice.expect_message("two")
+    assert tap.urls[-1].endswith(f"?after={seq}")
+    assert alice.bodies() == ["one", "two"]
+
+
+def test_a_message_whose_echo_was_lost_is_not_doubled_by_the_resend(tapped_pair):
+    alice, bob, tap = tapped_pair
+    tap.drop_to_page = is_message("echo lost")
+    alice.say("echo lost")
+    bob.expect_message("echo lost")
+    expect(alice.page.locator("#pending li")).to_contain_text("echo lost")
+    tap.cut()
+    tap.drop_to_page = lambda frame: False
+    tap.restore()
+    alice.expect_message("echo lost")
+    expect(alice.page.locator("#pending li")).to_have_count(0)
+    bob.say("next")
+    alice.expect_message("next")
+    assert alice.bodies() == bob.bodies() == ["echo lost", "next"]
+
+
+def test_a_pending_message_survives_a_reload_while_offline(tapped_pair):
+    alice, bob, tap = tapped_pair
+    tap.cut()
+    alice.say("kept across the reload")
+    alice.page.reload()
+    expect(alice.page.locator("#pending li")).to_contain_text("kept across the reload")
+    tap.restore()
+    bob.expect_message("kept across the reload")
+    alice.expect_message("kept across the reload")
+    expect(alice.page.locator("#pending li")).to_have_count(0)
+    assert bob.bodies() == ["kept across the reload"]
+
+
+def test_a_lost_broadcast_is_fetched_when_the_next_one_skips_a_number(tapped_pair):
+    alice, bob, tap = tapped_pair
+    tap.drop_to_page = is_message("lost on the way")
+    bob.say("lost on the way")
+    bob.say("arrives")
+    alice.expect_message("arrives")
+    alice.expect_message("lost on the way")
+    assert alice.bodies() == ["lost on the way", "arrives"]
+
+
+def test_a_tick_with_a_newer_seq_fetches_what_was_missed(tapped_pair):
+    alice, bob, tap = tapped_pair
+    tap.drop_to_page = is_message("only a tick tells")
+    bob.say("only a tick tells")
+    bob.expect_message("only a tick tells")
+    alice.page.wait_for_timeout(300)
+    expect(alice.messages()).to_have_count(0)
+    seq = int(bob.messages().last.get_attribute("data-seq"))
+    tap.send_to_page({"type": "tick", "seq": seq})
+    alice.expect_message("only a tick tells")
+
+
+def test_a_deleted_message_disappears_and_a_late_copy_does_not_bring_it_back(tapped_pair):
+    alice, bob, tap = tapped_pair
+    bob.say("soon gone")
+    alice.expect_message("soon gone")
+    frame_id = int(alice.messages().last.get_attribute("data-id"))
+    seq = int(alice.messages().last.get_attribute("data-seq"))
+    tap.send_to_page({"type": "delete", "id": frame_id, "seq": seq + 1})
+    expect(alice.messages()).to_have_count(0)
+    author = {"id": "someone", "name": "Bob", "avatar": "/avatars/someone.svg"}
+    tap.send_to_page({"type": "message", "id": frame_id, "seq": seq, "client_id": None,
+                      "author": author, "body": "soon gone", "sent_at": "2026-01-01T00:00:00Z"})
+    alice.page.wait_for_timeout(200)
+    expect(alice.messages()).to_have_count(0)
