@@ -1,8 +1,9 @@
-"""The only doorway to the channel layer: group names, and publishing a frame to a room.
+"""The only doorway to the channel layer: group names, and publishing frames to a room.
 
-Frames are serialized here, once per fan-out; every consumer in the group forwards the same text.
-Publishing waits for the surrounding transaction to commit, so nobody hears of a change that the
-database does not have.
+Frames are serialized here, once per fan-out; every consumer in the group forwards the same
+texts. Several frames for one room travel as one event, so a burst costs each recipient one
+layer message, not one per frame. Publishing waits for the surrounding transaction to commit, so
+nobody hears of a change that the database does not have.
 """
 from functools import partial
 
@@ -19,17 +20,26 @@ def group_name(room_code):
     return f"room.{room_code}"
 
 
-def _event(frame, renamed=None):
-    event = {"type": EVENT_TYPE, "text": protocol.dumps(frame)}
+def _event(frames, renamed=None):
+    if isinstance(frames, dict):
+        frames = [frames]
+    event = {"type": EVENT_TYPE, "texts": [protocol.dumps(frame) for frame in frames]}
     if renamed is not None:
         event["renamed"] = renamed
     return event
 
 
-def publish_on_commit(room_code, frame, renamed=None):
-    """Send `frame` to everyone in the room once the current transaction commits."""
+def publish_on_commit(room_code, frames, renamed=None):
+    """From synchronous code: send `frames` (one or a list) to the room once the transaction commits."""
     send = async_to_sync(get_channel_layer().group_send)
-    transaction.on_commit(partial(send, group_name(room_code), _event(frame, renamed)))
+    transaction.on_commit(partial(send, group_name(room_code), _event(frames, renamed)))
+
+
+async def publish(frames_by_room):
+    """From the event loop, after the commit: send each room its frames as one event."""
+    layer = get_channel_layer()
+    for room_code, frames in frames_by_room.items():
+        await layer.group_send(group_name(room_code), _event(frames))
 
 
 async def publish_now(room_code, frame):

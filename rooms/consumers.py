@@ -7,7 +7,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.consumer import get_handler_name
 from django.conf import settings
 
-from rooms import broadcast, protocol, selectors, services, ticker
+from rooms import broadcast, protocol, selectors, services, ticker, writer
 from rooms.errors import ChatError
 from rooms.ratelimit import SlidingWindow, parse_rate
 
@@ -106,9 +106,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     # ---- client frames ----
 
     async def on_message(self, body, client_id):
-        frame, created = await db(services.message_send)(
-            room=self.room, author=self.identity, body=body, client_id=client_id
-        )
+        frame, created = await writer.message_send(room=self.room, author=self.identity, body=body, client_id=client_id)
         return None if created else frame  # a new message reaches the sender with the broadcast
 
     async def on_rename(self, name):
@@ -131,4 +129,5 @@ class RoomConsumer(AsyncWebsocketConsumer):
         renamed = event.get("renamed")
         if renamed and renamed["id"] == self.identity.public_id:
             self.identity.name = renamed["name"]
-        await self.send(text_data=event["text"])
+        for text in event["texts"]:
+            await self.send(text_data=text)

@@ -4,6 +4,8 @@ Views, the consumer and the admin all come through here, so a moderator's delete
 reaches open pages exactly like any other change.
 """
 import secrets
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -11,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from rooms import avatars, broadcast, codes, names, protocol, selectors
+from rooms import avatars, broadcast, codes, names, protocol, selectors, store
 from rooms.errors import ChatError
 from rooms.models import Identity, Message, Presence, Room
 
@@ -96,26 +98,89 @@ def _next_seq(room):
 
 # ---- messages ----
 
-def message_send(*, room, author, body, client_id=None):
-    """Store a message and broadcast it after commit. Returns (message frame, created).
+@dataclass(frozen=True)
+class MessageRequest:
+    """One message a member asked to send."""
 
-    A repeated client_id from the same author returns the stored message, so a client can
-    resend safely after a reconnect.
+    room: Room
+    author: Identity
+    body: str
+    client_id: str | None = None
+
+
+def messages_send(*, requests):
+    """Store a batch of messages in one transaction (group commit).
+
+    Returns (results, frames_by_room): per request either (message frame, created) or a
+    ChatError, and the frames of the new messages per room code, to publish after commit.
+    A repeated client_id from the same author gives the stored message, so a client can resend
+    safely after a reconnect.
     """
+    results = [None] * len(requests)
+    frames_by_room = defaultdict(list)
     with transaction.atomic():
-        seq = _next_seq(room)
-        if client_id is not None:
-            stored = Message.objects.filter(author=author, client_id=client_id).select_related("author").first()
-            if stored is not None:
-                transaction.set_rollback(True)
-                if stored.room_id != room.id:
-                    raise ChatError(protocol.INVALID_FIELD, "That client_id was used in another room.")
-                return protocol.message(stored), False
-        message = Message.objects.create(room=room, author=author, body=body, client_id=client_id, seq=seq)
-        message.author = author
-        frame = protocol.message(message)
-        broadcast.publish_on_commit(room.code, frame)
-    return frame, True
+        stored = _stored_by_client_id(requests)
+        fresh = defaultdict(list)  # room -> [(index, request)]
+        claimed = {}
+        for index, request in enumerate(requests):
+            key = (request.author.id, request.client_id)
+            if request.client_id is None:
+                fresh[request.room].append((index, request))
+            elif key in stored:
+                results[index] = _repeat(stored[key], request)
+            elif key in claimed:
+                results[index] = claimed[key]  # the same message twice in one batch
+            else:
+                claimed[key] = index
+                fresh[request.room].append((index, request))
+        now = timezone.now()
+        for room, items in fresh.items():
+            first = store.take_seqs(room.id, len(items))
+            rows = [(room.id, r.author.id, r.body, now, r.client_id, first + n) for n, (_, r) in enumerate(items)]
+            ids = store.insert_messages(rows)
+            for (index, request), row in zip(items, rows):
+                message = Message(
+                    id=ids.get(row[5]), room=room, author=request.author, body=request.body,
+                    sent_at=now, client_id=request.client_id, seq=row[5],
+                )
+                if message.id is None:  # lost a race with another worker for this client_id
+                    results[index] = _repeat(_stored_by_client_id([request])[(request.author.id, request.client_id)], request)
+                    continue
+                frame = protocol.message(message)
+                results[index] = (frame, True)
+                frames_by_room[room.code].append(frame)
+    for index, result in enumerate(results):
+        if isinstance(result, int):
+            results[index] = results[result]
+    return results, dict(frames_by_room)
+
+
+def _stored_by_client_id(requests):
+    keyed = [r for r in requests if r.client_id is not None]
+    if not keyed:
+        return {}
+    rows = Message.objects.filter(
+        author_id__in={r.author.id for r in keyed}, client_id__in={r.client_id for r in keyed}
+    ).select_related("author")
+    return {(m.author_id, m.client_id): m for m in rows}
+
+
+def _repeat(stored, request):
+    if stored.room_id != request.room.id:
+        return ChatError(protocol.INVALID_FIELD, "That client_id was used in another room.")
+    if stored.deleted_seq is not None:
+        return ChatError(protocol.NOT_FOUND, "That message was removed.")
+    return protocol.message(stored), False
+
+
+def message_send(*, room, author, body, client_id=None):
+    """Store one message and broadcast it after commit. Returns (message frame, created)."""
+    results, frames_by_room = messages_send(requests=[MessageRequest(room, author, body, client_id)])
+    for code, frames in frames_by_room.items():
+        broadcast.publish_on_commit(code, frames)
+    if isinstance(results[0], ChatError):
+        raise results[0]
+    return results[0]
 
 
 def message_delete(*, message):

@@ -124,3 +124,16 @@ async def test_rate_limit_off_lets_a_burst_through(connect, room, alice, setting
         await a.send({"type": "message", "body": f"m{n}"})
     frames = [await a.receive() for _ in range(30)]
     assert all(f["type"] == "message" for f in frames)
+
+
+async def test_a_burst_from_many_senders_arrives_complete_and_in_seq_order(connect, room, alice, bob, settings):
+    settings.CHAT_RATE_LIMIT = "off"
+    a = await connect(room.code, alice)
+    b = await connect(room.code, bob)
+    await a.receive_type("join")
+    for n in range(40):
+        await (a if n % 2 else b).send({"type": "message", "body": f"m{n}", "client_id": f"id{n}"})
+    got = [await a.receive_type("message") for _ in range(40)]
+    assert sorted(m["body"] for m in got) == sorted(f"m{n}" for n in range(40))
+    seqs = [m["seq"] for m in got]
+    assert seqs == list(range(seqs[0], seqs[0] + 40))

@@ -77,3 +77,31 @@ def test_a_deletion_takes_the_next_seq_and_clears_the_text():
     assert stored.deleted_seq == 2 and stored.body == ""
     services.message_delete(message=stored)
     assert Room.objects.get(pk=room.pk).seq == 2  # deleting twice is one change
+
+
+def test_a_batch_stores_each_message_once_with_consecutive_seqs_per_room():
+    room, other = services.room_create(), services.room_create()
+    ann, ben = services.identity_create(), services.identity_create()
+    requests = [
+        services.MessageRequest(room, ann, "one", "a1"),
+        services.MessageRequest(other, ben, "elsewhere", "b1"),
+        services.MessageRequest(room, ben, "two", None),
+        services.MessageRequest(room, ann, "one", "a1"),  # the same message twice in one batch
+    ]
+    results, frames_by_room = services.messages_send(requests=requests)
+    assert [r[0]["seq"] for r in results] == [1, 1, 2, 1]
+    assert [created for _, created in results] == [True, True, True, True]
+    assert results[3][0] == results[0][0]
+    assert [f["body"] for f in frames_by_room[room.code]] == ["one", "two"]
+    assert Message.objects.filter(room=room).count() == 2
+
+
+def test_a_client_id_from_another_room_is_refused_in_a_batch_without_failing_the_rest():
+    room, other = services.room_create(), services.room_create()
+    ann = services.identity_create()
+    services.message_send(room=room, author=ann, body="first", client_id="k")
+    results, _ = services.messages_send(
+        requests=[services.MessageRequest(other, ann, "again", "k"), services.MessageRequest(other, ann, "fine", "k2")]
+    )
+    assert isinstance(results[0], ChatError) and results[0].code == "invalid_field"
+    assert results[1][1] is True

@@ -1,0 +1,67 @@
+"""Group commit for messages: the requests that arrive while a batch is being stored form the next.
+
+One database-thread hop and one transaction per batch instead of per message, and one
+channel-layer event per room per batch. An idle writer stores a lone message at once, so
+batching adds no delay; under load the batches grow by themselves.
+"""
+import asyncio
+import logging
+import weakref
+
+from channels.db import database_sync_to_async as db
+from django.db import DatabaseError
+
+from rooms import broadcast, protocol, services
+from rooms.errors import ChatError
+
+log = logging.getLogger(__name__)
+
+BATCH_MAX = 200
+
+_writers = weakref.WeakKeyDictionary()  # event loop -> MessageWriter
+
+
+class MessageWriter:
+    """Collects message requests on one event loop and stores them in batches."""
+
+    def __init__(self):
+        self.pending = []
+        self.task = None
+
+    async def send(self, request):
+        future = asyncio.get_running_loop().create_future()
+        self.pending.append((request, future))
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._drain())
+        return await future
+
+    async def _drain(self):
+        while self.pending:
+            batch, self.pending = self.pending[:BATCH_MAX], self.pending[BATCH_MAX:]
+            try:
+                results, frames_by_room = await db(services.messages_send)(requests=[r for r, _ in batch])
+            except DatabaseError:
+                log.warning("storing %d messages failed", len(batch), exc_info=True)
+                unavailable = ChatError(protocol.UNAVAILABLE, "The message could not be stored just now; it was not sent. Try again.")
+                results, frames_by_room = [unavailable] * len(batch), {}
+            for (_, future), result in zip(batch, results):
+                if future.done():
+                    continue  # the sender's socket went away meanwhile
+                if isinstance(result, ChatError):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+            try:
+                await broadcast.publish(frames_by_room)
+            except Exception:
+                # Stored but not broadcast: the next tick shows every client the gap, and they sync.
+                log.warning("publishing a batch failed", exc_info=True)
+
+
+async def message_send(*, room, author, body, client_id=None):
+    """Store a message through this loop's writer. Returns (frame, created); raises ChatError."""
+    loop = asyncio.get_running_loop()
+    writer = _writers.get(loop)
+    if writer is None:
+        writer = _writers[loop] = MessageWriter()
+    return await writer.send(services.MessageRequest(room, author, body, client_id))
