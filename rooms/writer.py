@@ -9,6 +9,7 @@ import logging
 import weakref
 
 from channels.db import database_sync_to_async as db
+from django.conf import settings
 from django.db import DatabaseError
 
 from rooms import broadcast, protocol, services
@@ -29,6 +30,10 @@ class MessageWriter:
         self.task = None
 
     async def send(self, request):
+        if len(self.pending) >= settings.CHAT_WRITE_QUEUE_MAX:
+            # Overload: tell the sender now rather than queue without bound; its client keeps
+            # the message pending and sends it again.
+            raise ChatError(protocol.RATE_LIMITED, "The server is busy; the message was not sent. Try again in a moment.")
         future = asyncio.get_running_loop().create_future()
         self.pending.append((request, future))
         if self.task is None or self.task.done():

@@ -137,3 +137,14 @@ async def test_a_burst_from_many_senders_arrives_complete_and_in_seq_order(conne
     assert sorted(m["body"] for m in got) == sorted(f"m{n}" for n in range(40))
     seqs = [m["seq"] for m in got]
     assert seqs == list(range(seqs[0], seqs[0] + 40))
+
+
+async def test_when_the_write_queue_is_full_the_sender_is_told_to_slow_down(connect, room, alice, settings):
+    settings.CHAT_RATE_LIMIT = "off"
+    settings.CHAT_WRITE_QUEUE_MAX = 0
+    a = await connect(room.code, alice)
+    await a.send({"type": "message", "body": "too busy"})
+    assert (await a.receive_type("error"))["code"] == "rate_limited"
+    settings.CHAT_WRITE_QUEUE_MAX = 10
+    await a.send({"type": "message", "body": "now it fits"})
+    assert (await a.receive_type("message"))["body"] == "now it fits"
