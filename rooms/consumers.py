@@ -2,9 +2,9 @@
 import asyncio
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async as db
 from channels.generic.websocket import AsyncWebsocketConsumer
-from channels.consumer import get_handler_name
 from django.conf import settings
 
 from rooms import broadcast, protocol, selectors, services, ticker, writer

@@ -1,5 +1,6 @@
 """The home page form: a name, a room code, and which way in."""
 from django import forms
+
 from rooms import lobby, selectors, services
 from rooms.codes import normalize_code
 from rooms.errors import ChatError

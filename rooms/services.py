@@ -138,7 +138,7 @@ def messages_send(*, requests):
             first = store.take_seqs(room.id, len(items))
             rows = [(room.id, r.author.id, r.body, now, r.client_id, first + n) for n, (_, r) in enumerate(items)]
             ids = store.insert_messages(rows)
-            for (index, request), row in zip(items, rows):
+            for (index, request), row in zip(items, rows, strict=True):
                 message = Message(
                     id=ids.get(row[5]), room=room, author=request.author, body=request.body,
                     sent_at=now, client_id=request.client_id, seq=row[5],

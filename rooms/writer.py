@@ -49,7 +49,7 @@ class MessageWriter:
                 log.warning("storing %d messages failed", len(batch), exc_info=True)
                 unavailable = ChatError(protocol.UNAVAILABLE, "The message could not be stored just now; it was not sent. Try again.")
                 results, frames_by_room = [unavailable] * len(batch), {}
-            for (_, future), result in zip(batch, results):
+            for (_, future), result in zip(batch, results, strict=True):
                 if future.done():
                     continue  # the sender's socket went away meanwhile
                 if isinstance(result, ChatError):

@@ -3,7 +3,6 @@ import pytest
 from channels.db import database_sync_to_async as db
 
 from rooms import services
-from tests.conftest import ORIGIN
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
