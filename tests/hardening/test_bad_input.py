@@ -1,6 +1,5 @@
 """Bad input on the socket: each gets a clear error frame (or a clean close) and the socket,
 the room and the server keep working."""
-import json
 
 import pytest
 

@@ -1,7 +1,6 @@
 """Limits only the real server can enforce (python -m chatsite.serve): frame size on the header,
 invalid UTF-8, and a client that stops reading."""
 import json
-import socket
 import time
 
 import pytest
