@@ -1,0 +1,153 @@
+"""RedisChannelLayer vs RedisPubSubChannelLayer: what one room's fan-out costs across processes.
+
+One sender process calls group_send at a fixed rate (one worker publishing a room's messages);
+one receiver process holds the room's members as channels in the group (another worker's open
+sockets) and receives every message on every channel. Measured per delivery: the sender's CPU,
+the receiver's CPU, Redis's CPU, the latency from group_send to receive (p50/p99), and how many
+deliveries never arrived. A private redis-server on a free loopback port; nothing shared.
+
+    .venv/bin/python bench/layers_compare.py            # the table in docs/deploy.md
+    .venv/bin/python bench/layers_compare.py --members 20 --rate 100 --seconds 5
+"""
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from deploy.loopback import RedisServer, free_ports  # noqa: E402
+
+BACKENDS = {
+    "core": "channels_redis.core.RedisChannelLayer",
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+}
+GROUP = "room.BENCH"
+BODY = "x" * 200  # about the size of a message frame's text
+
+
+def make_layer(backend, url):
+    from channels_redis.core import RedisChannelLayer
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    hosts = [{"address": url, "socket_timeout": 30}]
+    if backend == "core":
+        return RedisChannelLayer(hosts=hosts, capacity=1000, prefix="bench")
+    return RedisPubSubChannelLayer(hosts=hosts, prefix="bench")
+
+
+def _receiver(backend, url, members, expected, ready, results):
+    async def run():
+        layer = make_layer(backend, url)
+        channels = [await layer.new_channel() for _ in range(members)]
+        for channel in channels:
+            await layer.group_add(GROUP, channel)
+        latencies = []
+
+        async def consume(channel):
+            for _ in range(expected):
+                message = await layer.receive(channel)
+                latencies.append(time.time() - message["t"])
+
+        ready.set()
+        cpu = time.process_time()
+        tasks = [asyncio.ensure_future(consume(c)) for c in channels]
+        await asyncio.wait(tasks, timeout=expected / 10 + 20)
+        for task in tasks:
+            task.cancel()
+        results.put({"receiver_cpu": time.process_time() - cpu, "latencies": latencies})
+        await layer.flush()
+
+    asyncio.run(run())
+
+
+def _sender(backend, url, count, rate, results):
+    async def run():
+        layer = make_layer(backend, url)
+        await layer.group_send(GROUP, {"type": "warm", "t": time.time(), "text": ""})  # connect first
+        cpu = time.process_time()
+        start = time.monotonic()
+        for i in range(count):
+            await layer.group_send(GROUP, {"type": "room.event", "t": time.time(), "i": i, "text": BODY})
+            delay = start + (i + 1) / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        results.put({"sender_cpu": time.process_time() - cpu})
+        await asyncio.sleep(0.5)
+
+    asyncio.run(run())
+
+
+def _redis_cpu(port):
+    import redis
+
+    info = redis.Redis(port=port).info("cpu")
+    return info["used_cpu_user"] + info["used_cpu_sys"]
+
+
+def measure(backend, url, port, *, members, rate, seconds):
+    count = int(rate * seconds)
+    ctx = mp.get_context("spawn")
+    ready, results = ctx.Event(), ctx.Queue()
+    receiver = ctx.Process(target=_receiver, args=(backend, url, members, count + 1, ready, results))
+    receiver.start()
+    ready.wait(30)
+    redis_cpu = _redis_cpu(port)
+    sender = ctx.Process(target=_sender, args=(backend, url, count, rate, results))
+    sender.start()
+    merged = {}
+    for _ in range(2):
+        merged.update(results.get(timeout=count / 10 + 60))
+    sender.join(10)
+    receiver.join(10)
+    redis_cpu = _redis_cpu(port) - redis_cpu
+    deliveries = count * members
+    latencies = sorted(merged["latencies"])
+    received = len(latencies) - members  # the warm-up message reached every member too
+    return {
+        "backend": backend, "members": members, "rate": rate, "deliveries": deliveries,
+        "lost": deliveries - received,
+        "sender_us_per_delivery": round(merged["sender_cpu"] / deliveries * 1e6, 1),
+        "receiver_us_per_delivery": round(merged["receiver_cpu"] / deliveries * 1e6, 1),
+        "redis_us_per_delivery": round(redis_cpu / deliveries * 1e6, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1) if latencies else None,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, action="append", help="room sizes (default 20 and 100)")
+    parser.add_argument("--rate", type=float, default=50, help="group_sends per second")
+    parser.add_argument("--seconds", type=float, default=4)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    args = parser.parse_args()
+    port = free_ports(1)[0]
+    server = RedisServer(port, log_dir=tempfile.mkdtemp(prefix="layers-bench-")).start()
+    rows = []
+    try:
+        for members in args.members or [20, 100]:
+            for _ in range(args.repeat):
+                for backend in BACKENDS:
+                    rows.append(measure(backend, server.url, port, members=members, rate=args.rate,
+                                        seconds=args.seconds))
+                    print(json.dumps(rows[-1]) if args.json else _line(rows[-1]), flush=True)
+    finally:
+        server.stop()
+
+
+def _line(row):
+    return ("{backend:6} members={members:<4} deliveries/s={per_s:<6} lost={lost:<5} "
+            "sender={sender_us_per_delivery}µs receiver={receiver_us_per_delivery}µs "
+            "redis={redis_us_per_delivery}µs p50={p50_ms}ms p99={p99_ms}ms").format(
+        per_s=int(row["rate"] * row["members"]), **row)
+
+
+if __name__ == "__main__":
+    main()

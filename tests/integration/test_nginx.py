@@ -1,0 +1,99 @@
+"""The deployment recipe as a person runs it: nginx in front of two workers, DEBUG off."""
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from deploy import loopback
+from tests.integration.conftest import require_nginx
+
+pytestmark = [pytest.mark.integration, pytest.mark.redis, pytest.mark.postgres]
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def proxied(live):
+    require_nginx()
+    return live
+
+
+async def test_a_browser_through_nginx_creates_a_room_and_chats_with_a_worker_direct_socket(proxied, browsers):
+    alice, bob = browsers(proxied.nginx.url), browsers(proxied.workers[1].url)
+    code = alice.enter(name="Alice")  # GET / for the CSRF cookie, POST / with Origin, via nginx
+    bob.enter(name="Bob", action="join", code=code)
+    a = await alice.open(code)  # the WebSocket upgrade through nginx
+    b = await bob.open(code)
+
+    await b.send({"type": "message", "body": "through the proxy?", "client_id": "q"})
+
+    assert (await a.expect("message", client_id="q"))["body"] == "through the proxy?"
+
+
+async def test_nginx_spreads_sockets_over_both_workers_without_stickiness(proxied, browsers):
+    alice = browsers(proxied.nginx.url)
+    code = alice.enter(name="Alice")
+    for _ in range(4):
+        await alice.open(code)
+
+    assert _workers_that_served(proxied, code) == {w.port for w in proxied.workers}
+
+
+async def test_a_killed_worker_does_not_stop_new_visitors_through_nginx(proxied, browsers):
+    proxied.workers[0].kill()
+    for n in range(3):  # round robin would land on the dead worker at least once
+        visitor = browsers(proxied.nginx.url)
+        code = visitor.enter(name=f"Visitor{n}")
+        socket = await visitor.open(code)
+        assert socket.hello["room"]["code"] == code
+
+
+def test_static_files_are_served_by_nginx_from_collectstatic(proxied):
+    with urllib.request.urlopen(proxied.nginx.url + "/static/admin/css/base.css", timeout=5) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"] == "text/css"
+        assert "Expires" in response.headers or "Cache-Control" in response.headers
+        assert response.headers["Server"] == "nginx"
+
+
+def test_production_env_example_passes_check_deploy():
+    values = loopback._read_env_file(BASE_DIR / "deploy" / "production.env.example")
+    env = {**_clean_environ(), **values, "DJANGO_SETTINGS_MODULE": "chatsite.settings"}
+    result = subprocess.run(
+        [loopback.venv_python(), "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_rendered_production_site_is_valid_nginx(tmp_path):
+    require_nginx()
+    site = tmp_path / "chatsite.conf"
+    out = subprocess.run(
+        [loopback.venv_python(), "deploy/loopback.py", "render-nginx", "--listen", "127.0.0.1:18299",
+         "--server-name", "chat.example.com", "--upstream", "127.0.0.1:8001", "--upstream", "127.0.0.1:8002",
+         "--static-root", str(tmp_path / "static")],
+        cwd=BASE_DIR, capture_output=True, text=True, check=True,
+    ).stdout
+    site.write_text(out)
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log;\nevents {{}}\n"
+        f"http {{ access_log off; client_body_temp_path {tmp_path}; proxy_temp_path {tmp_path};\n"
+        f"  fastcgi_temp_path {tmp_path}; uwsgi_temp_path {tmp_path}; scgi_temp_path {tmp_path};\n"
+        f"  include {site}; }}\n"
+    )
+    result = subprocess.run([loopback.NGINX, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"),
+                             "-e", str(tmp_path / "error.log")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def _workers_that_served(topology, code):
+    """Which workers accepted a socket for the room: daphne logs each WSCONNECT with its path."""
+    return {w.port for w in topology.workers if f"WSCONNECT /ws/rooms/{code}/" in w.log_path.read_text()}
+
+
+def _clean_environ():
+    import os
+
+    return {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "PYTHONPATH"}}
