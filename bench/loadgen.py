@@ -1,0 +1,633 @@
+"""The load generator: asyncio WebSocket clients, run in a process of its own (pinned by bench.run).
+
+Every system is driven by the same code. Members come in through each system's real flow (home
+form, session cookie, room page, socket), then every member sends at a fixed rate; each body
+carries a marker `~B<sender>:<n>:<µs>~`, so a receipt is matched to its message and its latency
+read without parsing the system's JSON. Prints one JSON object (the run's figures) on stdout.
+
+The WebSocket client is a small asyncio.Protocol rather than a library: at 20,000+ receipts a
+second a general-purpose client would become the bottleneck on its one core, and the figures
+would then describe the load generator instead of the server.
+"""
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import sys
+import time
+from urllib.parse import urlencode
+
+from bench import procstat
+
+MARK = b"~B"
+CLOCK_ORIGIN = time.perf_counter()
+
+
+def now_us():
+    return int((time.perf_counter() - CLOCK_ORIGIN) * 1_000_000)
+
+
+# ---------------------------------------------------------------- HTTP, just enough for the flows
+
+class Browser:
+    """One person's cookie jar and the few requests the flows make (Connection: close each)."""
+
+    def __init__(self, host, port):
+        self.host, self.port = host, port
+        self.origin = f"http://{host}:{port}"
+        self.cookies = {}
+
+    def cookie_header(self):
+        return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+
+    async def request(self, method, path, form=None, timeout=30):
+        body = urlencode(form).encode() if form is not None else b""
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", "Connection: close",
+                 f"Origin: {self.origin}", f"Referer: {self.origin}/", "User-Agent: chatsite-bench"]
+        if self.cookies:
+            lines.append(f"Cookie: {self.cookie_header()}")
+        if form is not None:
+            lines += ["Content-Type: application/x-www-form-urlencoded", f"Content-Length: {len(body)}"]
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), timeout)
+        try:
+            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+            raw = await asyncio.wait_for(reader.read(), timeout)
+        finally:
+            writer.close()
+        head, _, payload = raw.partition(b"\r\n\r\n")
+        head_lines = head.decode("latin-1").split("\r\n")
+        status = int(head_lines[0].split(" ", 2)[1])
+        headers = []
+        for line in head_lines[1:]:
+            name, _, value = line.partition(":")
+            headers.append((name.strip().lower(), value.strip()))
+            if name.strip().lower() == "set-cookie":
+                pair = value.strip().split(";", 1)[0]
+                key, _, val = pair.partition("=")
+                if val and val != '""':
+                    self.cookies[key] = val
+                else:
+                    self.cookies.pop(key, None)
+        if ("transfer-encoding", "chunked") in headers:
+            payload = _dechunk(payload)
+        return status, dict(headers), payload.decode("utf-8", "replace")
+
+
+def _dechunk(data):
+    out, pos = bytearray(), 0
+    while True:
+        end = data.find(b"\r\n", pos)
+        if end < 0:
+            return bytes(out)
+        size = int(data[pos:end].split(b";")[0] or b"0", 16)
+        if size == 0:
+            return bytes(out)
+        out += data[end + 2:end + 2 + size]
+        pos = end + 2 + size + 2
+
+
+# ---------------------------------------------------------------- WebSocket client
+
+class WSClient(asyncio.Protocol):
+    """A minimal RFC 6455 client: upgrade, unmasked server frames in, masked text frames out."""
+
+    def __init__(self, on_frame, on_close):
+        self.on_frame, self.on_close = on_frame, on_close
+        self.buf = bytearray()
+        self.transport = None
+        self.upgraded = asyncio.get_running_loop().create_future()
+        self.ready = asyncio.get_running_loop().create_future()
+        self.writable = asyncio.Event()
+        self.writable.set()
+        self.frag, self.frag_op = None, 0
+        self.closed = False
+        self.extra = {}
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def pause_writing(self):
+        self.writable.clear()
+
+    def resume_writing(self):
+        self.writable.set()
+
+    def connection_lost(self, exc):
+        if not self.closed:
+            self.closed = True
+            self.on_close(self)
+        for fut in (self.upgraded, self.ready):
+            if not fut.done():
+                fut.set_exception(ConnectionError("connection lost"))
+        self.writable.set()
+
+    def data_received(self, data):
+        buf = self.buf
+        buf += data
+        if not self.upgraded.done():
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            status = bytes(buf[:end]).split(b" ", 2)[1]
+            del buf[:end + 4]
+            if status != b"101":
+                self.upgraded.set_exception(ConnectionError(f"upgrade refused: HTTP {status.decode()}"))
+                self.transport.close()
+                return
+            self.upgraded.set_result(True)
+        pos, size = 0, len(buf)
+        received_at = now_us()
+        while size - pos >= 2:
+            b0, b1 = buf[pos], buf[pos + 1]
+            length, head = b1 & 0x7F, 2
+            if length == 126:
+                if size - pos < 4:
+                    break
+                length, head = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
+            elif length == 127:
+                if size - pos < 10:
+                    break
+                length, head = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
+            end = pos + head + length
+            if end > size:
+                break
+            payload = bytes(buf[pos + head:end])
+            pos = end
+            opcode = b0 & 0x0F
+            if opcode == 0:
+                self.frag += payload
+                if not b0 & 0x80:
+                    continue
+                payload, opcode, self.frag = bytes(self.frag), self.frag_op, None
+            elif opcode in (1, 2) and not b0 & 0x80:
+                self.frag, self.frag_op = bytearray(payload), opcode
+                continue
+            if opcode in (1, 2):
+                self.on_frame(self, payload, received_at)
+            elif opcode == 9:
+                self.send_frame(10, payload)
+            elif opcode == 8:
+                self.closed = True
+                self.on_close(self)
+                self.transport.close()
+                break
+        del buf[:pos]
+
+    def send_frame(self, opcode, payload):
+        if self.closed or self.transport.is_closing():
+            return
+        n = len(payload)
+        if n < 126:
+            head = bytes((0x80 | opcode, 0x80 | n))
+        elif n < 65536:
+            head = bytes((0x80 | opcode, 0x80 | 126)) + n.to_bytes(2, "big")
+        else:
+            head = bytes((0x80 | opcode, 0x80 | 127)) + n.to_bytes(8, "big")
+        mask = os.urandom(4)
+        key = int.from_bytes((mask * (n // 4 + 1))[:n], "big")
+        masked = (int.from_bytes(payload, "big") ^ key).to_bytes(n, "big") if n else b""
+        self.transport.write(head + mask + masked)
+
+    def send_text(self, text):
+        self.send_frame(1, text.encode())
+
+    def close(self):
+        """Close politely (status 1000) and drop the connection without waiting for the echo."""
+        if not self.closed:
+            self.send_frame(8, b"\x03\xe8")
+            self.closed = True
+            self.transport.close()
+
+
+async def ws_connect(host, port, path, headers, on_frame, on_close, timeout=30):
+    loop = asyncio.get_running_loop()
+    _, client = await asyncio.wait_for(
+        loop.create_connection(lambda: WSClient(on_frame, on_close), host, port), timeout
+    )
+    key = "dGhlIHNhbXBsZSBub25jZQ=="
+    lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Upgrade: websocket", "Connection: Upgrade",
+             f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"] + [f"{k}: {v}" for k, v in headers.items()]
+    client.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+    await asyncio.wait_for(client.upgraded, timeout)
+    return client
+
+
+# ---------------------------------------------------------------- the systems, as a client sees them
+
+class System:
+    """How one system is entered, what a message looks like, and when a socket is ready."""
+
+    ready_on_upgrade = True
+
+    def __init__(self, host, ports):
+        self.host, self.ports = host, ports
+
+    def port_for(self, member):
+        return self.ports[member % len(self.ports)]
+
+    async def enter(self, browser, room_key, room_code, name):
+        """Run the HTTP flow; returns (room code, socket path)."""
+        raise NotImplementedError
+
+    def message(self, body):
+        return json.dumps({"type": "message", "body": body})
+
+    def control(self, client, payload, stats):
+        """A frame without a benchmark marker."""
+
+
+class Chatsite(System):
+    ready_on_upgrade = False
+
+    def __init__(self, host, ports, page=True):
+        super().__init__(host, ports)
+        self.page = page
+
+    async def enter(self, browser, room_key, room_code, name):
+        status, _, html = await browser.request("GET", "/")
+        found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+        if status != 200 or not found:
+            raise RuntimeError(f"home page: HTTP {status}")
+        form = {"csrfmiddlewaretoken": found.group(1), "name": name}
+        form.update({"action": "create"} if room_code is None else {"action": "join", "code": room_code})
+        status, headers, _ = await browser.request("POST", "/", form)
+        location = headers.get("location", "")
+        found = re.search(r"/rooms/([^/]+)/", location)
+        if status != 302 or not found:
+            raise RuntimeError(f"home form: HTTP {status} {location!r}")
+        if self.page:
+            status, _, _ = await browser.request("GET", location)
+            if status != 200:
+                raise RuntimeError(f"room page: HTTP {status}")
+        return found.group(1), f"/ws/rooms/{found.group(1)}/"
+
+    def message(self, body, client_id=None):
+        return json.dumps({"type": "message", "body": body, "client_id": client_id})
+
+    def control(self, client, payload, stats):
+        if payload.startswith(b'{"type":"hello"'):
+            if not client.ready.done():
+                client.ready.set_result(True)
+        elif payload.startswith(b'{"type":"error"'):
+            stats.error(json.loads(payload).get("code", "?"))
+
+
+class Tutorial(System):
+    async def enter(self, browser, room_key, room_code, name):
+        code = room_code or f"bench{room_key}"
+        for path in ("/chat/", f"/chat/{code}/"):
+            status, _, _ = await browser.request("GET", path)
+            if status != 200:
+                raise RuntimeError(f"{path}: HTTP {status}")
+        return code, f"/ws/chat/{code}/"
+
+    def message(self, body, client_id=None):
+        return json.dumps({"message": body})
+
+
+class FlaskSocketIO(System):
+    ready_on_upgrade = False
+
+    async def enter(self, browser, room_key, room_code, name):
+        await browser.request("GET", "/")
+        form = {"name": name, "code": room_code or ""}
+        form.update({"create": "1"} if room_code is None else {"join": "1"})
+        status, headers, _ = await browser.request("POST", "/", form)
+        if status != 302:
+            raise RuntimeError(f"home form: HTTP {status}")
+        status, _, html = await browser.request("GET", "/room")
+        found = re.search(r"Chat Room: (\w+)", html)
+        if status != 200 or not found:
+            raise RuntimeError(f"room page: HTTP {status}")
+        return found.group(1), "/socket.io/?EIO=4&transport=websocket"
+
+    def message(self, body, client_id=None):
+        return "42" + json.dumps(["message", {"data": body}])
+
+    def control(self, client, payload, stats):
+        # Engine.IO v4: 0 open, 2 ping (answer 3); Socket.IO 40 connected, 44 connect error.
+        if payload == b"2":
+            client.send_text("3")
+        elif payload.startswith(b"0{"):
+            client.send_text("40")
+        elif payload.startswith(b"40"):
+            if not client.ready.done():
+                client.ready.set_result(True)
+        elif payload.startswith(b"44"):
+            stats.error("connect_error")
+
+
+class Relay(System):
+    async def enter(self, browser, room_key, room_code, name):
+        code = room_code or f"R{room_key}"
+        return code, f"/ws/rooms/{code}/"
+
+    def message(self, body, client_id=None):
+        return json.dumps({"type": "message", "body": body, "client_id": client_id})
+
+
+SYSTEMS = {"chatsite": Chatsite, "tutorial": Tutorial, "flask-socketio": FlaskSocketIO, "ws-relay": Relay}
+
+
+# ---------------------------------------------------------------- bookkeeping
+
+def percentile(sorted_values, q):
+    if not sorted_values:
+        return None
+    k = min(len(sorted_values) - 1, max(0, int(round(q / 100 * (len(sorted_values) - 1)))))
+    return sorted_values[k]
+
+
+class Stats:
+    def __init__(self, members_per_room):
+        self.members_per_room = members_per_room
+        self.receipts = {}          # message key -> receipts so far
+        self.received = 0
+        self.window = (None, None)  # steady window in µs
+        self.in_window = 0
+        self.latencies = []         # µs, receipts of messages sent in the steady window
+        self.errors = {}
+        self.closed = 0
+        self.last_receipt = 0
+
+    def receipt(self, key, sent_us, at_us):
+        self.receipts[key] = self.receipts.get(key, 0) + 1
+        self.received += 1
+        self.last_receipt = at_us
+        start, end = self.window
+        if start is not None and start <= sent_us < end:
+            self.latencies.append(at_us - sent_us)
+        if start is not None and start <= at_us < (end or 1 << 62):
+            self.in_window += 1
+
+    def error(self, code):
+        self.errors[code] = self.errors.get(code, 0) + 1
+
+
+def summarize_ms(values_us):
+    values = sorted(values_us)
+    out = {}
+    for name, q in (("p50", 50), ("p90", 90), ("p99", 99)):
+        v = percentile(values, q)
+        out[name] = None if v is None else round(v / 1000, 2)
+    out["max"] = round(values[-1] / 1000, 2) if values else None
+    return out
+
+
+# ---------------------------------------------------------------- the run
+
+async def open_members(system, args, stats, rooms, members, on_frame, page=True):
+    """Every member through the real flow; the first of each room creates it. Returns members."""
+    sem = asyncio.Semaphore(args.concurrency)
+    clients = [None] * (rooms * members)
+    codes = {}
+    flow_ms, ready_ms, failures = [], [], []
+
+    def on_close(client):
+        stats.closed += 1
+
+    async def one(room, i):
+        idx = room * members + i
+        async with sem:
+            port = system.port_for(idx)
+            browser = Browser(args.host, port)
+            t0 = time.perf_counter()
+            try:
+                code, path = await system.enter(browser, room, codes.get(room), f"m{idx}")
+                codes.setdefault(room, code)
+                t1 = time.perf_counter()
+                headers = {"Origin": browser.origin}
+                if browser.cookies:
+                    headers["Cookie"] = browser.cookie_header()
+                client = await ws_connect(args.host, port, path, headers, on_frame, on_close)
+                client.extra["idx"] = idx
+                if system.ready_on_upgrade:
+                    client.ready.set_result(True)
+                await asyncio.wait_for(client.ready, 30)
+                t2 = time.perf_counter()
+            except Exception as exc:  # a member that cannot get in is a figure, not a crash
+                failures.append(f"{type(exc).__name__}: {exc}"[:200])
+                return
+            flow_ms.append((t2 - t0) * 1000)
+            ready_ms.append((t2 - t1) * 1000)
+            clients[idx] = client
+
+    # Creators first (one per room), then everyone else joins the existing rooms.
+    await asyncio.gather(*(one(r, 0) for r in range(rooms)))
+    await asyncio.gather(*(one(r, i) for r in range(rooms) for i in range(1, members)))
+    flow, ready = sorted(flow_ms), sorted(ready_ms)
+    connect = {
+        "connected": len(flow),
+        "failed": len(failures),
+        "failures": failures[:5],
+        "flow_ms_p50": _r(percentile(flow, 50)), "flow_ms_p99": _r(percentile(flow, 99)),
+        "ws_ms_p50": _r(percentile(ready, 50)), "ws_ms_p99": _r(percentile(ready, 99)),
+        "ws_ms_max": _r(ready[-1] if ready else None),
+    }
+    return clients, connect
+
+
+def _r(value, digits=2):
+    return None if value is None else round(value, digits)
+
+
+async def run_load(args):
+    system = SYSTEMS[args.system](args.host, args.ports)
+    stats = Stats(args.members)
+    mark = MARK
+
+    def on_frame(client, payload, at_us):
+        i = payload.find(mark)
+        if i < 0:
+            system.control(client, payload, stats)
+            return
+        j = payload.find(b"~", i + 2)
+        sender, n, sent_us = payload[i + 2:j].split(b":")
+        stats.receipt((int(sender), int(n)), int(sent_us), at_us)
+
+    t_connect = time.perf_counter()
+    clients, connect = await asyncio.wait_for(
+        open_members(system, args, stats, args.rooms, args.members, on_frame), args.connect_timeout
+    )
+    connect["seconds"] = round(time.perf_counter() - t_connect, 2)
+    await asyncio.sleep(1.0)  # let join notices settle
+
+    sent = [0] * len(clients)
+    sent_in_window = [0]
+    slowed = [0]
+    skipped = [0]
+    interval = 1.0 / args.rate
+    start = time.perf_counter() + 0.2
+    steady_start = start + args.warmup
+    steady_end = steady_start + args.duration
+    stats.window = (int((steady_start - CLOCK_ORIGIN) * 1e6), int((steady_end - CLOCK_ORIGIN) * 1e6))
+
+    async def sender(idx, client):
+        t_next = start + random.random() * interval
+        n = 0
+        while t_next < steady_end and not client.closed:
+            delay = t_next - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -1.0:
+                # More than a second behind (the server pushed back): skip the missed slots.
+                missed = int(-delay / interval)
+                skipped[0] += missed
+                t_next += missed * interval
+            if not client.writable.is_set():
+                slowed[0] += 1
+                try:
+                    await asyncio.wait_for(client.writable.wait(), max(0.01, steady_end - time.perf_counter()))
+                except TimeoutError:
+                    break
+            t = now_us()
+            body = f"hello from m{idx}, how is everyone? {MARK.decode()}{idx}:{n}:{t}~"
+            client.send_text(system.message(body, f"{idx}-{n}"))
+            if stats.window[0] <= t < stats.window[1]:
+                sent_in_window[0] += 1
+            n += 1
+            sent[idx] = n
+            t_next += interval
+
+    cpu_pids = procstat.tree(args.server_pids)
+    tasks = [asyncio.create_task(sender(i, c)) for i, c in enumerate(clients) if c is not None]
+
+    await asyncio.sleep(max(0, steady_start - time.perf_counter()))
+    cpu0, own0 = procstat.cpu_seconds(cpu_pids), os.times()
+    core0 = procstat.cpu_busy(args.server_core) if args.server_core is not None else None
+    extra_cpu0 = procstat.cpu_seconds(args.extra_pids) if args.extra_pids else 0.0
+    await asyncio.sleep(max(0, steady_end - time.perf_counter()))
+    cpu1, own1 = procstat.cpu_seconds(procstat.tree(args.server_pids)), os.times()
+    core1 = procstat.cpu_busy(args.server_core) if args.server_core is not None else None
+    extra_cpu1 = procstat.cpu_seconds(args.extra_pids) if args.extra_pids else 0.0
+    rss_kb = procstat.rss_kb(procstat.tree(args.server_pids))
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+    # Drain: wait until every expected receipt arrived, or nothing arrived for a while.
+    expected = sum(sent) * args.members
+    drain_start = time.perf_counter()
+    while stats.received < expected and time.perf_counter() - drain_start < args.drain:
+        idle_s = (now_us() - stats.last_receipt) / 1e6
+        if idle_s > args.drain_idle:
+            break
+        await asyncio.sleep(0.1)
+    drain_s = time.perf_counter() - drain_start
+
+    lost = 0
+    for idx, count in enumerate(sent):
+        for n in range(count):
+            got = stats.receipts.get((idx, n), 0)
+            if got < args.members:
+                lost += args.members - got
+    duplicates = sum(max(0, c - args.members) for c in stats.receipts.values())
+    for c in clients:
+        if c is not None:
+            c.close()
+
+    offered = args.rooms * args.members * args.rate * args.members
+    delivered = stats.in_window
+    cpu = cpu1 - cpu0
+    own_cpu = (own1.user + own1.system) - (own0.user + own0.system)
+    return {
+        "mode": "load",
+        "offered_per_s": offered,
+        "sent_per_s": round(sent_in_window[0] * args.members / args.duration, 1),
+        "delivered_per_s": round(delivered / args.duration, 1),
+        "messages_sent": sum(sent),
+        "deliveries_expected": expected,
+        "deliveries_received": stats.received,
+        "lost": lost,
+        "lost_pct": round(100 * lost / expected, 2) if expected else None,
+        "duplicates": duplicates,
+        "latency_ms": summarize_ms(stats.latencies),
+        "server_cpu_s": round(cpu, 3),
+        "server_cpu_us_per_delivery": round(cpu / delivered * 1e6, 1) if delivered else None,
+        "server_cpu_util": round(cpu / args.duration, 3),
+        "extra_cpu_s": round(extra_cpu1 - extra_cpu0, 3) if args.extra_pids else None,
+        "server_rss_mb": round(rss_kb / 1024, 1),
+        # Share of the server's core that other processes of the machine took in the window:
+        # the noise figure of this row (0 on a quiet machine).
+        "server_core_others": _others(core0, core1, cpu),
+        "loadgen_cpu_util": round(own_cpu / args.duration, 3),
+        "slowed_sends": slowed[0],
+        "skipped_slots": skipped[0],
+        "errors": stats.errors,
+        "closed_sockets": stats.closed,
+        "drain_s": round(drain_s, 2),
+        "connect": connect,
+    }
+
+
+def _others(before, after, own_cpu_s):
+    if not before or after[1] == before[1]:
+        return None
+    busy_s = (after[0] - before[0]) / procstat.TICK
+    total_s = (after[1] - before[1]) / procstat.TICK
+    return round(max(0.0, busy_s - own_cpu_s) / total_s, 3)
+
+
+async def run_idle(args):
+    """N idle members in rooms of `members`; the server's resident memory per connection."""
+    system = SYSTEMS[args.system](args.host, args.ports)
+    if isinstance(system, Chatsite):
+        system.page = False  # the page render adds nothing to an idle socket's memory
+    stats = Stats(args.members)
+    rooms = max(1, args.idle // args.members)
+    pids = procstat.tree(args.server_pids)
+    rss0 = procstat.rss_kb(pids)
+    t0 = time.perf_counter()
+    clients, connect = await asyncio.wait_for(
+        open_members(system, args, stats, rooms, args.members, lambda c, p, t: system.control(c, p, stats)),
+        args.connect_timeout,
+    )
+    connect["seconds"] = round(time.perf_counter() - t0, 2)
+    await asyncio.sleep(args.settle)
+    alive = sum(1 for c in clients if c is not None and not c.closed)
+    rss1 = procstat.rss_kb(procstat.tree(args.server_pids))
+    for c in clients:
+        if c is not None:
+            c.close()
+    return {
+        "mode": "idle",
+        "idle_target": rooms * args.members,
+        "idle_open": alive,
+        "server_rss_mb_before": round(rss0 / 1024, 1),
+        "server_rss_mb_after": round(rss1 / 1024, 1),
+        "rss_kb_per_connection": round((rss1 - rss0) / alive, 1) if alive else None,
+        "closed_sockets": stats.closed,
+        "connect": connect,
+    }
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--system", choices=sorted(SYSTEMS), required=True)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--ports", type=lambda s: [int(x) for x in s.split(",")], required=True)
+    p.add_argument("--server-pids", type=lambda s: [int(x) for x in s.split(",")], required=True)
+    p.add_argument("--extra-pids", type=lambda s: [int(x) for x in s.split(",") if x], default=[],
+                   help="processes whose CPU is reported apart (e.g. redis-server)")
+    p.add_argument("--mode", choices=["load", "idle"], default="load")
+    p.add_argument("--server-core", type=int, default=None, help="the core the server is pinned to (noise figure)")
+    p.add_argument("--rooms", type=int, default=5)
+    p.add_argument("--members", type=int, default=20)
+    p.add_argument("--rate", type=float, default=5.0, help="messages per second per member")
+    p.add_argument("--warmup", type=float, default=2.0)
+    p.add_argument("--duration", type=float, default=12.0, help="steady window, seconds")
+    p.add_argument("--drain", type=float, default=20.0, help="longest wait for late receipts")
+    p.add_argument("--drain-idle", type=float, default=5.0, help="stop draining after this long without a receipt")
+    p.add_argument("--idle", type=int, default=1000, help="idle mode: connections to open")
+    p.add_argument("--settle", type=float, default=3.0)
+    p.add_argument("--concurrency", type=int, default=32, help="member flows in flight at once")
+    p.add_argument("--connect-timeout", type=float, default=180.0)
+    args = p.parse_args(argv)
+    runner = run_load if args.mode == "load" else run_idle
+    result = asyncio.run(runner(args))
+    result["system_client"] = args.system
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
