@@ -31,6 +31,7 @@ export function createComposer({ form, input, counter, error, maxLength, roomCod
   const draftKey = `chatsite:draft:${roomCode}`;
   let pending = stored.get(pendingKey, []);
   let errorTimer = null;
+  let retryTimer = null;
 
   function showCount() {
     counter.textContent = `${input.value.length} / ${maxLength}`;
@@ -77,7 +78,12 @@ export function createComposer({ form, input, counter, error, maxLength, roomCod
 
   function failed({ code, detail }) {
     showError(detail);
-    if (code === "rate_limited") setTimeout(resendAll, RESEND_AFTER_LIMIT_MS);
+    if (code !== "rate_limited" || retryTimer !== null) return;
+    // One retry for a burst of refusals: resending on each one would only feed the limit.
+    retryTimer = setTimeout(() => {
+      retryTimer = null;
+      resendAll();
+    }, RESEND_AFTER_LIMIT_MS);
   }
 
   input.addEventListener("keydown", (event) => {

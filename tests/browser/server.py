@@ -49,9 +49,9 @@ class ChatServer:
             PYTHONUNBUFFERED="1",
         )
 
-    def manage(self, *args, timeout=120):
+    def manage(self, *args, timeout=120, **env):
         return subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True,
+            [sys.executable, "manage.py", *args], cwd=ROOT, env={**self.env, **env}, check=True,
             capture_output=True, text=True, timeout=timeout,
         )
 

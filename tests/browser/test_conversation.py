@@ -121,3 +121,44 @@ def test_refreshing_the_page_keeps_the_whole_conversation(person):
     bob.say("after the refresh")
     alice.expect_message("after the refresh")
     assert alice.bodies() == shown + ["after the refresh"]
+
+
+def test_a_message_deleted_by_a_moderator_disappears_from_open_pages(person, server):
+    alice, bob = person("Alice"), person("Bob")
+    code = alice.create_room()
+    bob.join_by_code(code)
+    alice.say("keep me")
+    alice.say("rude words")
+    bob.expect_message("rude words")
+    message_id = bob.messages().filter(has_text="rude words").get_attribute("data-id")
+    server.manage("createsuperuser", "--noinput", "--username", f"mod-{code}", "--email", "mod@example.com",
+                  DJANGO_SUPERUSER_PASSWORD="moderate-1234")
+    moderator = person("Moderator")
+    moderator.page.goto("/admin/login/")
+    moderator.page.get_by_label("Username").fill(f"mod-{code}")
+    moderator.page.get_by_label("Password").fill("moderate-1234")
+    moderator.page.get_by_role("button", name="Log in").click()
+    moderator.page.goto(f"/admin/rooms/message/{message_id}/delete/")
+    moderator.page.get_by_role("button", name="Yes, I’m sure").click()
+    for someone in (alice, bob):
+        expect(someone.messages().locator(".body")).to_have_text(["keep me"])
+
+
+def test_a_room_can_be_created_and_used_with_the_keyboard_alone(person):
+    alice = person("Alice")
+    page = alice.page
+    page.goto("/")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Your name")).to_be_focused()
+    page.keyboard.type("Alice")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Create a room")).to_be_focused()
+    page.keyboard.press("Enter")
+    alice.expect_online()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to the message box")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Message", exact=True)).to_be_focused()
+    page.keyboard.type("typed without a mouse")
+    page.keyboard.press("Enter")
+    alice.expect_message("typed without a mouse")

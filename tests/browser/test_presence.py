@@ -94,3 +94,24 @@ def test_on_a_phone_the_member_list_opens_from_the_people_button(pair, person):
     expect(carol.page.locator("#member-list")).to_be_visible()
     expect(carol.members()).to_have_text(["Alice", "Bob", "Carol"])
     expect(people).to_have_attribute("aria-expanded", "true")
+
+
+def set_tab_hidden(page, hidden):
+    """Headless Chromium never hides a tab, so the test plays the browser's part."""
+    page.evaluate(
+        """hidden => {
+            Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""",
+        hidden,
+    )
+
+
+def test_the_tab_title_counts_messages_that_arrive_while_the_tab_is_hidden(pair):
+    alice, bob, code = pair
+    set_tab_hidden(alice.page, True)
+    bob.say("one")
+    bob.say("two")
+    expect(alice.page).to_have_title(f"(2) Room {code} · chatsite")
+    set_tab_hidden(alice.page, False)
+    expect(alice.page).to_have_title(f"Room {code} · chatsite")
