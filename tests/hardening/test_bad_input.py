@@ -130,8 +130,12 @@ async def test_control_characters_in_a_client_id_are_refused(connect, room, alic
         "\u3164",  # Hangul filler: a letter that draws nothing
         "\u2800\u2800",  # blank braille pattern
         "\u115f\u1160",  # Hangul choseong and jungseong fillers
+        "two\u2028lines",  # line separator
     ],
-    ids=["rlo", "isolate", "zwsp", "joiners", "spaces", "nul", "bell", "lone-surrogate", "hangul-filler", "braille-blank", "jamo-fillers"],
+    ids=[
+        "rlo", "isolate", "zwsp", "joiners", "spaces", "nul", "bell", "lone-surrogate",
+        "hangul-filler", "braille-blank", "jamo-fillers", "line-separator",
+    ],
 )
 async def test_names_that_hide_or_lie_about_themselves_are_refused(connect, room, alice, name):
     client = await connect(room.code, alice)
