@@ -9,8 +9,9 @@ Plain `daphne` cannot express two limits that chatsite needs:
   are checked on the frame header, before the payload is read: a client announcing 100 MB is
   closed with 1009 without the server holding more than one network read of it.
 - A client that stops reading. Twisted buffers whatever the server writes without bound; this
-  protocol drops a socket once more than CHAT_SEND_BUFFER_BYTES wait unsent for it, so a stalled
-  tab costs bounded memory and the rest of its room carries on.
+  protocol drops a socket once more than CHAT_SEND_BUFFER_BYTES beyond the largest frame it
+  was sent (at most a few MB: a full sync) wait unsent for it, so a stalled tab costs bounded
+  memory and the rest of its room carries on.
 """
 import logging
 import os
@@ -38,6 +39,7 @@ class LimitedWebSocketProtocol(WebSocketProtocol):
 
     max_incoming_bytes = 0
     send_buffer_bytes = 0
+    largest_frame = 0
 
     def onMessageFrameBegin(self, length):
         super().onMessageFrameBegin(length)
@@ -49,13 +51,17 @@ class LimitedWebSocketProtocol(WebSocketProtocol):
             )
 
     def serverSend(self, content, binary=False):
-        if self.send_buffer_bytes > 0 and unsent_bytes(self.transport) > self.send_buffer_bytes:
+        # The bound sits on top of the largest frame this socket was sent: a slow link still
+        # draining a big hello or sync is not a client that stopped reading.
+        unsent = unsent_bytes(self.transport)
+        if self.send_buffer_bytes > 0 and unsent > self.send_buffer_bytes + self.largest_frame:
             # The client cannot take a close frame either: drop the TCP connection. daphne then
             # tells the application `websocket.disconnect`, and the consumer cleans up as usual.
-            log.warning("socket dropped: %s stopped reading (%d bytes unsent)", self.client_addr, unsent_bytes(self.transport))
+            log.warning("socket dropped: %s stopped reading (%d bytes unsent)", self.client_addr, unsent)
             self.muted = True
             self.dropConnection(abort=True)
             return
+        self.largest_frame = max(self.largest_frame, len(content))
         super().serverSend(content, binary)
 
 

@@ -124,6 +124,13 @@ class Daphne:
                 time.sleep(0.2)
         raise RuntimeError(f"daphne did not listen on {self.port}:\n{self.log_text()}")
 
+    def new_room(self):
+        """A fresh room's code, made through the services in the server's database."""
+        code = "from rooms import services; print(services.room_create().code)"
+        result = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=self.env,
+                                check=True, capture_output=True, text=True)
+        return result.stdout.strip().splitlines()[-1]
+
     def stop(self):
         self.process.terminate()
         try:
