@@ -15,6 +15,7 @@ class SocketTap:
         self.down = False
         self.urls = []  # every socket URL the page opened, in order
         self.drop_to_page = lambda frame: False
+        self.drop_to_server = lambda frame: False
         self._lines = []  # (page side, server side) of each open socket
         page.route_web_socket(ROOM_SOCKET, self._route)
 
@@ -24,7 +25,7 @@ class SocketTap:
             ws.close(code=CUT_CODE, reason="line cut by the test")
             return
         server = ws.connect_to_server()
-        ws.on_message(server.send)
+        ws.on_message(lambda text: None if self.drop_to_server(json.loads(text)) else server.send(text))
         server.on_message(lambda text: None if self.drop_to_page(json.loads(text)) else ws.send(text))
         self._lines.append((ws, server))
 

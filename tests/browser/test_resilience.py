@@ -142,3 +142,30 @@ def test_a_deleted_message_disappears_and_a_late_copy_does_not_bring_it_back(tap
                       "author": author, "body": "soon gone", "sent_at": "2026-01-01T00:00:00Z"})
     alice.page.wait_for_timeout(200)
     expect(alice.messages()).to_have_count(0)
+
+
+def test_an_error_from_the_server_shows_next_to_the_composer(tapped_pair):
+    alice, _, tap = tapped_pair
+    tap.send_to_page({"type": "error", "code": "message_too_long", "detail": "A message can be at most 2000 characters."})
+    error = alice.page.locator("#composer-error")
+    expect(error).to_be_visible()
+    expect(error).to_have_text("A message can be at most 2000 characters.")
+
+
+def test_a_message_refused_for_the_rate_limit_is_sent_again_a_little_later(tapped_pair):
+    alice, bob, tap = tapped_pair
+    refused = []
+
+    def refuse_once(frame):
+        if frame["type"] == "message" and not refused:
+            refused.append(frame)
+            tap.send_to_page({"type": "error", "code": "rate_limited", "detail": "Too many frames; wait 2.0 s."})
+            return True
+        return False
+
+    tap.drop_to_server = refuse_once
+    alice.say("patience")
+    expect(alice.page.locator("#composer-error")).to_have_text("Too many frames; wait 2.0 s.")
+    bob.expect_message("patience")
+    alice.expect_message("patience")
+    assert bob.bodies() == ["patience"]
