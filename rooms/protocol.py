@@ -3,6 +3,7 @@
 Mirrors docs/protocol.md section by section; change both together.
 """
 import json
+import unicodedata
 
 from django.conf import settings
 
@@ -46,8 +47,21 @@ def _field(frame, name, kind, required=True, default=None):
     return value
 
 
+_ALLOWED_CONTROLS = {"\n", "\r", "\t"}
+
+
+def _refuse_controls(name, text, allowed=frozenset()):
+    """Control characters garble terminals and logs; lone surrogates cannot even be stored."""
+    for ch in text:
+        if ch in allowed:
+            continue
+        if unicodedata.category(ch) in {"Cc", "Cs"}:
+            raise ChatError(INVALID_FIELD, f"'{name}' may not contain control characters (U+{ord(ch):04X}).")
+
+
 def _message(frame):
     body = _field(frame, "body", str).strip()
+    _refuse_controls("body", body, _ALLOWED_CONTROLS)
     if not body:
         raise ChatError(EMPTY_MESSAGE, "A message needs some text.")
     limit = settings.CHAT_MESSAGE_MAX_LENGTH
@@ -56,6 +70,8 @@ def _message(frame):
     client_id = _field(frame, "client_id", str, required=False)
     if client_id is not None and not 0 < len(client_id) <= CLIENT_ID_MAX_LENGTH:
         raise ChatError(INVALID_FIELD, f"'client_id' must be 1 to {CLIENT_ID_MAX_LENGTH} characters.")
+    if client_id is not None:
+        _refuse_controls("client_id", client_id)
     return {"body": body, "client_id": client_id}
 
 
