@@ -8,6 +8,7 @@ Every process gets its own session (process group), so stopping the topology nev
 anything it did not start. `Topology` is also a context manager for tests.
 """
 import argparse
+import http.client
 import os
 import secrets
 import shutil
@@ -17,8 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -65,11 +64,14 @@ def wait_for(check, timeout, what):
 
 
 def http_ok(url, timeout=2):
+    """The server answers GET `url` with a page or a redirect (not followed: it may be to https)."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status == 200
-    except urllib.error.HTTPError:
-        return False
+        conn.request("GET", parts.path or "/")
+        return conn.getresponse().status in {200, 301, 302}
+    finally:
+        conn.close()
 
 
 # ---- PostgreSQL ----

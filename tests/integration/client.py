@@ -17,21 +17,28 @@ NOISE = {"join", "leave", "typing", "rename"}
 class Browser:
     """One browser profile: a cookie jar shared by its pages and sockets, like a real one."""
 
-    def __init__(self, base_url):
+    def __init__(self, base_url, *, headers=None, origin=None):
+        """`headers` go with every request (e.g. what a TLS proxy adds); `origin` as the page's."""
         self.base_url = base_url
+        self.headers = headers or {}
+        self.origin = origin
         self.cookies = {}
+        self.set_cookies = []  # every Set-Cookie line received, attributes included
         self.sockets = []
 
     def request(self, method, path, *, form=None, base_url=None):
         base = urlsplit(base_url or self.base_url)
         conn = http.client.HTTPConnection(base.hostname, base.port, timeout=10)
-        headers = {"Cookie": self.cookie_header()} if self.cookies else {}
+        headers = dict(self.headers)
+        if self.cookies:
+            headers["Cookie"] = self.cookie_header()
         body = None
         if form is not None:
             body = urlencode(form)
-            # Plain http: Django's CSRF check compares Origin with scheme://Host (no Referer check).
+            # Django's CSRF check compares Origin with scheme://Host (no Referer check when an
+            # Origin is sent), so a browser's form post carries both.
             headers.update({"Content-Type": "application/x-www-form-urlencoded",
-                            "Origin": f"{base.scheme}://{base.netloc}"})
+                            "Origin": self.origin or f"{base.scheme}://{base.netloc}"})
         try:
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
@@ -39,6 +46,7 @@ class Browser:
         finally:
             conn.close()
         for value in response.headers.get_all("Set-Cookie") or []:
+            self.set_cookies.append(value)
             name, _, rest = value.partition("=")
             self.cookies[name.strip()] = rest.split(";", 1)[0]
         return response.status, response.headers, text
@@ -169,3 +177,60 @@ def _matches(frame, key, expected):
     for part in key.split("__"):
         value = value.get(part) if isinstance(value, dict) else None
     return value == expected
+
+
+class RoomView:
+    """What a page shows, built by the client rules of docs/protocol.md ("Sequence numbers"):
+    apply the next seq, ignore what it has, `sync` on a gap or on a tick that is ahead."""
+
+    def __init__(self, socket):
+        self.socket = socket
+        self.seq = socket.hello["room"]["seq"]
+        self.shown = {m["id"]: m for m in socket.hello["messages"] if m["type"] == "message"}
+        self.order = list(self.shown)
+        self.syncs = 0
+        self.ignored = 0
+
+    def _apply(self, change):
+        if change["type"] == "delete":
+            self.shown.pop(change["id"], None)
+        elif change["id"] in self.shown:
+            self.ignored += 1
+            return
+        else:
+            self.shown[change["id"]] = change
+            self.order.append(change["id"])
+        self.seq = max(self.seq, change["seq"])
+
+    async def _sync(self):
+        self.syncs += 1
+        await self.socket.send({"type": "sync", "after": self.seq})
+        while True:
+            answer = await self.socket.expect("sync", skip=NOISE | {"message", "delete"}, timeout=10)
+            for change in answer["messages"]:
+                self._apply(change)
+            self.seq = max(self.seq, answer["seq"])
+            if not answer["has_more"]:
+                return
+            await self.socket.send({"type": "sync", "after": self.seq})
+
+    async def follow(self, until, timeout=20):
+        """Apply frames as they come until `until(self)` holds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not until(self):
+            frame = await self.socket.next(timeout=max(deadline - loop.time(), 0.001), ticks=True)
+            assert frame is not None, f"socket closed ({self.socket.close_code})"
+            if frame["type"] in {"message", "delete"}:
+                if frame["seq"] <= self.seq:
+                    self.ignored += 1
+                elif frame["seq"] == self.seq + 1:
+                    self._apply(frame)
+                else:
+                    await self._sync()
+            elif frame["type"] == "tick" and frame["seq"] > self.seq:
+                await self._sync()
+
+    def messages(self):
+        """The messages on screen, in the order they were placed."""
+        return [self.shown[i] for i in self.order if i in self.shown]

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from deploy import loopback
-from tests.integration.conftest import require_nginx
+from tests.integration.client import Browser
+from tests.integration.conftest import WORKER_ENV, require_nginx
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis, pytest.mark.postgres]
 
@@ -97,3 +98,41 @@ def _clean_environ():
     import os
 
     return {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "PYTHONPATH"}}
+
+
+@pytest.fixture(scope="module")
+def https_worker(database_url, tmp_path_factory):
+    """One worker with the production HTTPS settings, reached as nginx with TLS would reach it."""
+    redis = loopback.RedisServer(loopback.free_ports(1)[0], log_dir=tmp_path_factory.mktemp("https-redis")).start()
+    env = {**WORKER_ENV, "SECURE_SSL_REDIRECT": "1", "SECURE_COOKIES": "1", "SECURE_HSTS_SECONDS": "3600"}
+    topo = loopback.Topology(database_url=database_url, redis_url=redis.url, workers=1, use_nginx=False, env=env)
+    topo.prepare()
+    try:
+        yield topo.start().workers[0]
+    finally:
+        topo.stop()
+        redis.stop()
+
+
+TLS_PROXY = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+
+
+def test_behind_a_tls_proxy_plain_http_is_redirected_to_https(https_worker):
+    status, headers, _ = Browser(https_worker.url).request("GET", "/")
+
+    assert status == 301 and headers["Location"].startswith("https://")
+
+
+async def test_behind_a_tls_proxy_the_form_and_socket_work_with_secure_cookies(https_worker, browsers):
+    host = https_worker.url.removeprefix("http://")
+    alice = browsers(https_worker.url)
+    alice.headers, alice.origin = TLS_PROXY, f"https://{host}"
+
+    code = alice.enter(name="Alice")  # CSRF passes: Origin https://host matches the forwarded scheme
+    status, headers, _ = alice.request("GET", f"/rooms/{code}/")
+
+    assert status == 200 and "max-age=3600" in headers["Strict-Transport-Security"]
+    assert {"csrftoken", "sessionid"} <= set(alice.cookies)
+    assert all("; Secure" in line for line in alice.set_cookies), alice.set_cookies
+    socket = await alice.open(code)
+    assert socket.hello["you"]["name"] == "Alice"
