@@ -1,6 +1,7 @@
 /** The message log: safe rendering, one entry per id in seq order, older pages, a steady view. */
 const LOAD_OLDER_PX = 120; // this close to the top, older messages are fetched
 const AT_BOTTOM_PX = 48; // this close to the bottom counts as reading the latest
+const GROUP_MS = 5 * 60 * 1000; // one author's messages this close together share a header
 const LINK = /\bhttps?:\/\/[^\s<>"'`]+/g;
 const LINK_TRAILING = /[.,;:!?)\]}'"]+$/;
 const CLOCK = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
@@ -57,6 +58,14 @@ function messageItem({ author, body, sent_at: sentAt }, mine) {
   return li;
 }
 
+/** Mark `li` as continuing its predecessor's group: same author, sent shortly after. */
+function regroup(li) {
+  if (!li) return;
+  const prev = li.previousElementSibling;
+  const gap = prev && Date.parse(li.querySelector("time")?.dateTime) - Date.parse(prev.querySelector("time")?.dateTime);
+  li.classList.toggle("continued", Boolean(prev) && prev.dataset.author === li.dataset.author && gap < GROUP_MS);
+}
+
 export function createMessageLog({ log, list, pendingList, jump, olderText, olderButton, me, hasMore, requestHistory }) {
   const known = new Set();
   const deleted = new Set(); // a late broadcast must not bring a deleted message back
@@ -97,7 +106,10 @@ export function createMessageLog({ log, list, pendingList, jump, olderText, olde
   function apply(change) {
     if (change.type === "delete") {
       deleted.add(change.id);
-      list.querySelector(`li[data-id="${change.id}"]`)?.remove();
+      const li = list.querySelector(`li[data-id="${change.id}"]`);
+      const next = li?.nextElementSibling;
+      li?.remove();
+      regroup(next);
       return false;
     }
     if (known.has(change.id) || deleted.has(change.id)) return false;
@@ -109,6 +121,8 @@ export function createMessageLog({ log, list, pendingList, jump, olderText, olde
     known.add(change.id);
     noteOldest(change.id, change.seq);
     insertBySeq(li, change.seq);
+    regroup(li);
+    regroup(li.nextElementSibling);
     if (stick || mine) scrollToBottom();
     else if (li === list.lastElementChild) jump.hidden = false;
     return true;
@@ -127,7 +141,10 @@ export function createMessageLog({ log, list, pendingList, jump, olderText, olde
       noteOldest(message.id, message.seq);
       page.append(li);
     }
+    const firstBefore = list.firstElementChild;
     list.prepend(page); // every message of a history page is older than all shown
+    for (let li = list.firstElementChild; li && li !== firstBefore; li = li.nextElementSibling) regroup(li);
+    regroup(firstBefore);
     log.scrollTop = log.scrollHeight - fromBottom; // the reader's view stays where it was
     showOlderState();
     if (log.scrollTop < LOAD_OLDER_PX) loadOlder();
@@ -170,6 +187,7 @@ export function createMessageLog({ log, list, pendingList, jump, olderText, olde
     noteOldest(Number(li.dataset.id), Number(li.dataset.seq));
     const time = li.querySelector("time");
     if (time) setTime(time, time.dateTime);
+    regroup(li);
   }
   log.addEventListener("scroll", () => {
     if (nearBottom()) jump.hidden = true;

@@ -23,6 +23,7 @@ CONVERSATION = [
     ("Chen", "Also: the staging box was slow this morning.\nAnyone else see that?"),
     ("Dana", "Yes, around 9:15. It recovered after a few minutes."),
     ("Alice", "I'll keep an eye on it."),
+    ("Alice", "And I'll ping the infra channel if it happens again."),
     ("Bob", "Lunch at 12:30?"),
     ("Dana", "Sounds good."),
     ("Chen", "Count me in!"),
