@@ -181,12 +181,16 @@ export function createMessageLog({ log, list, pendingList, jump, olderText, olde
     }
   }
 
-  // The server rendered the latest page; adopt it and show its times in the reader's zone.
+  // The server rendered the latest page as plain text; adopt it, with links and local times.
   for (const li of list.children) {
     known.add(Number(li.dataset.id));
     noteOldest(Number(li.dataset.id), Number(li.dataset.seq));
     const time = li.querySelector("time");
     if (time) setTime(time, time.dateTime);
+    const body = li.querySelector(".body");
+    const text = body.textContent;
+    body.textContent = ""; // links made here, as for live messages, so a refresh shows the same
+    fillBody(body, text);
     regroup(li);
   }
   log.addEventListener("scroll", () => {

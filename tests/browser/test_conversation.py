@@ -95,15 +95,19 @@ def test_markup_in_a_message_shows_as_text_and_runs_nothing(person):
     assert alice.dialogs == bob.dialogs == []
 
 
-def test_a_web_address_in_a_message_becomes_a_link(person):
+def test_a_web_address_in_a_message_becomes_a_link_live_and_after_a_refresh(person):
     alice, bob = person("Alice"), person("Bob")
     code = alice.create_room()
     bob.join_by_code(code)
     alice.say("notes at https://example.com/notes?a=1. thanks")
-    link = bob.page.get_by_role("link", name="https://example.com/notes?a=1")
-    expect(link).to_have_attribute("href", "https://example.com/notes?a=1")
-    expect(link).to_have_attribute("rel", re.compile("noopener"))
-    expect(bob.messages().locator(".body")).to_have_text(["notes at https://example.com/notes?a=1. thanks"])
+    bob.expect_message("notes at")
+    alice.page.reload()  # the server renders the text; the page makes the same links
+    for page in (bob.page, alice.page):
+        link = page.get_by_role("link", name="https://example.com/notes?a=1")
+        expect(link).to_have_attribute("href", "https://example.com/notes?a=1")
+        expect(link).to_have_attribute("rel", re.compile("noopener"))
+        expect(link).to_have_attribute("target", "_blank")
+        expect(page.locator("#messages .body")).to_have_text(["notes at https://example.com/notes?a=1. thanks"])
 
 
 def test_refreshing_the_page_keeps_the_whole_conversation(person):
