@@ -28,10 +28,14 @@ APPLICATION = "chatsite.asgi:application"
 
 
 def unsent_bytes(transport):
-    """Bytes Twisted holds for a TCP transport (its FileDescriptor buffers); 0 if unknown."""
-    buffered = getattr(transport, "dataBuffer", b"")
-    offset = getattr(transport, "offset", 0)
-    return len(buffered) - offset + getattr(transport, "_tempDataLen", 0)
+    """Bytes Twisted holds for a TCP transport (its FileDescriptor buffers); 0 if unknown.
+
+    With TLS in daphne (-e ssl:...) the TCP transport sits under the TLS one."""
+    while transport is not None and not hasattr(transport, "dataBuffer"):
+        transport = getattr(transport, "transport", None)
+    if transport is None:
+        return 0
+    return len(transport.dataBuffer) - transport.offset + getattr(transport, "_tempDataLen", 0)
 
 
 class LimitedWebSocketProtocol(WebSocketProtocol):
