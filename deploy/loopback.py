@@ -298,7 +298,7 @@ class Topology:
         self.database_url, self.redis_url = database_url, redis_url
         self.env = loopback_env(database_url=database_url, redis_url=redis_url,
                                 static_root=self.static_root, extra=env)
-        worker_ports = list(worker_ports or free_ports(workers))
+        worker_ports = list(worker_ports or free_ports(workers, taken={nginx_port}))
         self.workers = [Worker(i, port, env=self.env, log_dir=self.run_dir / "logs")
                         for i, port in enumerate(worker_ports)]
         self.nginx = None

@@ -7,12 +7,12 @@ within seconds instead of the production ~50 s. Nothing here touches the shared 
 import json
 import os
 import shutil
-import subprocess
 import textwrap
 
 import pytest
 
 from deploy import loopback
+from tests.integration import client
 from tests.integration.client import Browser
 
 # The workers' settings under test: presence timings shrunk (production defaults: 5, 10, 40).
@@ -113,6 +113,8 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture
 async def browsers():
     """browsers(base_url) -> a new Browser; all their sockets close at teardown."""
+    if client.websockets is None:
+        pytest.skip("the websockets package is not installed (pip install 'websockets>=15')")
     made = []
 
     def make(base_url):
@@ -141,7 +143,3 @@ def redis_keys(server):
         return sorted(key.decode() for key in client.keys("*"))
     finally:
         client.close()
-
-
-def run(argv, **kwargs):
-    return subprocess.run(argv, capture_output=True, text=True, **kwargs)

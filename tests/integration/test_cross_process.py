@@ -1,5 +1,6 @@
 """Two browsers on two worker processes in one room see each other's changes, in order, once."""
 import asyncio
+import itertools
 
 import pytest
 
@@ -93,7 +94,7 @@ async def test_live_frames_from_two_workers_arrive_in_seq_order(live, browsers):
         while len(watcher.messages()) < 100:
             await watcher.expect("message", timeout=15)
         seqs = [m["seq"] for m in watcher.messages()]
-        late = [b for a, b in zip(seqs, seqs[1:]) if b < a]
+        late = [b for a, b in itertools.pairwise(seqs) if b < a]
         assert not late, f"{len(late)} of 100 frames arrived after a higher seq: {seqs}"
 
 

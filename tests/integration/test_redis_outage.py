@@ -104,7 +104,7 @@ async def test_everything_stored_around_an_outage_is_delivered_through_after(out
     await b.expect("message", client_id="before")
 
     outage.redis_server.restart(down_for=0.5)
-    for attempt in range(20):  # a client reconnects until the server takes its message again
+    for _ in range(20):  # a client reconnects until the server takes its message again
         try:
             sender = await alice.open(code)
             await sender.send({"type": "message", "body": "after", "client_id": "after"})
