@@ -179,3 +179,17 @@ def test_a_room_can_be_created_and_used_with_the_keyboard_alone(person):
     page.keyboard.type("typed without a mouse")
     page.keyboard.press("Enter")
     alice.expect_message("typed without a mouse")
+
+
+def test_the_pages_break_no_rule_of_the_sites_content_security_policy(person):
+    alice = person("Alice")
+    refused = []
+    alice.page.on("console", lambda message: "Content Security Policy" in message.text and refused.append(message.text))
+    alice.create_room()
+    policy = alice.page.evaluate("fetch(location.href).then(r => r.headers.get('content-security-policy'))")
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    alice.say("no inline code needed")
+    alice.expect_message("no inline code needed")
+    alice.page.get_by_role("button", name="Copy link").click()
+    expect(alice.page.get_by_role("button", name="Copied!")).to_be_visible()
+    assert refused == []
