@@ -3,7 +3,6 @@
 Run: .venv/bin/python -m tests.browser.screenshots
 Desktop (1280x800) and phone (390x844) sizes, light and dark colour schemes.
 """
-from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
