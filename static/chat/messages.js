@@ -1,70 +1,13 @@
-/** The message log: safe rendering, one entry per id in seq order, older pages, a steady view. */
+/** The message log: one entry per id in seq order, older pages on demand, a steady view. */
+import { adoptItem, make, messageItem, regroup } from "./render.js";
+
 const LOAD_OLDER_PX = 120; // this close to the top, older messages are fetched
 const AT_BOTTOM_PX = 48; // this close to the bottom counts as reading the latest
-const GROUP_MS = 5 * 60 * 1000; // one author's messages this close together share a header
-const LINK = /\bhttps?:\/\/[^\s<>"'`]+/g;
-const LINK_TRAILING = /[.,;:!?)\]}'"]+$/;
-const CLOCK = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
-const FULL_DATE = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
 const OLDER_TEXT = {
   more: "Scroll up for older messages",
   loading: "Loading older messages…",
   start: "This is the start of the room.",
 };
-
-function make(tag, className, text) {
-  const el = document.createElement(tag);
-  if (className) el.className = className;
-  if (text !== undefined) el.textContent = text;
-  return el;
-}
-
-/** Text with its http(s) links as <a> elements; everything else stays text. */
-function fillBody(el, text) {
-  let at = 0;
-  for (const match of text.matchAll(LINK)) {
-    const url = match[0].replace(LINK_TRAILING, "");
-    el.append(text.slice(at, match.index));
-    const link = make("a", "", url);
-    link.href = url;
-    link.rel = "noopener noreferrer nofollow";
-    link.target = "_blank";
-    el.append(link);
-    at = match.index + url.length;
-  }
-  el.append(text.slice(at));
-}
-
-function setTime(time, iso) {
-  const when = new Date(iso);
-  time.dateTime = iso;
-  time.textContent = CLOCK.format(when);
-  time.title = FULL_DATE.format(when);
-}
-
-function messageItem({ author, body, sent_at: sentAt }, mine) {
-  const li = make("li", mine ? "message mine" : "message");
-  li.dataset.author = author.id;
-  const avatar = make("img", "avatar");
-  Object.assign(avatar, { src: author.avatar, alt: "", width: 32, height: 32 });
-  const main = make("div", "message-main");
-  const meta = make("div", "message-meta");
-  meta.append(make("span", "author", author.name), " ");
-  if (sentAt) setTime(meta.appendChild(make("time")), sentAt);
-  const text = make("div", "body");
-  fillBody(text, body);
-  main.append(meta, text);
-  li.append(avatar, main);
-  return li;
-}
-
-/** Mark `li` as continuing its predecessor's group: same author, sent shortly after. */
-function regroup(li) {
-  if (!li) return;
-  const prev = li.previousElementSibling;
-  const gap = prev && Date.parse(li.querySelector("time")?.dateTime) - Date.parse(prev.querySelector("time")?.dateTime);
-  li.classList.toggle("continued", Boolean(prev) && prev.dataset.author === li.dataset.author && gap < GROUP_MS);
-}
 
 export function createMessageLog({ log, list, pendingList, jump, olderText, olderButton, me, hasMore, requestHistory }) {
   const known = new Set();
@@ -116,8 +59,6 @@ export function createMessageLog({ log, list, pendingList, jump, olderText, olde
     const mine = change.author.id === me.id;
     const stick = nearBottom();
     const li = messageItem(change, mine);
-    li.dataset.id = change.id;
-    li.dataset.seq = change.seq;
     known.add(change.id);
     noteOldest(change.id, change.seq);
     insertBySeq(li, change.seq);
@@ -136,7 +77,6 @@ export function createMessageLog({ log, list, pendingList, jump, olderText, olde
     for (const message of messages) {
       if (known.has(message.id) || deleted.has(message.id)) continue;
       const li = messageItem(message, message.author.id === me.id);
-      Object.assign(li.dataset, { id: message.id, seq: message.seq });
       known.add(message.id);
       noteOldest(message.id, message.seq);
       page.append(li);
@@ -185,12 +125,7 @@ export function createMessageLog({ log, list, pendingList, jump, olderText, olde
   for (const li of list.children) {
     known.add(Number(li.dataset.id));
     noteOldest(Number(li.dataset.id), Number(li.dataset.seq));
-    const time = li.querySelector("time");
-    if (time) setTime(time, time.dateTime);
-    const body = li.querySelector(".body");
-    const text = body.textContent;
-    body.textContent = ""; // links made here, as for live messages, so a refresh shows the same
-    fillBody(body, text);
+    adoptItem(li); // links and times made here, as for live messages, so a refresh looks the same
     regroup(li);
   }
   log.addEventListener("scroll", () => {

@@ -77,6 +77,10 @@ class Person:
     def bodies(self, page=None):
         return self.messages(page).locator(".body").all_inner_texts()
 
+    def expect_bodies(self, bodies, page=None):
+        """The confirmed messages read exactly `bodies`, in order (waiting for echoes in flight)."""
+        expect(self.messages(page).locator(".body")).to_have_text(bodies)
+
     def expect_message(self, text, page=None):
         expect(self.messages(page).filter(has_text=text)).to_have_count(1)
 

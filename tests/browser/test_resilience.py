@@ -62,7 +62,8 @@ def test_a_message_sent_while_offline_is_delivered_once_after_reconnecting(tappe
     expect(alice.page.locator("#status")).to_have_text("Back online", timeout=RECONNECT_TIMEOUT)
     alice.expect_message("written offline")
     expect(alice.page.locator("#pending li")).to_have_count(0)
-    assert bob.bodies() == alice.bodies() == ["written offline"]
+    for someone in (alice, bob):
+        someone.expect_bodies(["written offline"])
 
 
 def test_the_socket_resumes_after_the_last_change_it_had(tapped_pair):
@@ -75,7 +76,7 @@ def test_the_socket_resumes_after_the_last_change_it_had(tapped_pair):
     tap.restore()
     alice.expect_message("two")
     assert tap.urls[-1].endswith(f"?after={seq}")
-    assert alice.bodies() == ["one", "two"]
+    alice.expect_bodies(["one", "two"])
 
 
 def test_a_message_whose_echo_was_lost_is_not_doubled_by_the_resend(tapped_pair):
@@ -91,7 +92,8 @@ def test_a_message_whose_echo_was_lost_is_not_doubled_by_the_resend(tapped_pair)
     expect(alice.page.locator("#pending li")).to_have_count(0)
     bob.say("next")
     alice.expect_message("next")
-    assert alice.bodies() == bob.bodies() == ["echo lost", "next"]
+    for someone in (alice, bob):
+        someone.expect_bodies(["echo lost", "next"])
 
 
 def test_a_pending_message_survives_a_reload_while_offline(tapped_pair):
@@ -104,7 +106,7 @@ def test_a_pending_message_survives_a_reload_while_offline(tapped_pair):
     bob.expect_message("kept across the reload")
     alice.expect_message("kept across the reload")
     expect(alice.page.locator("#pending li")).to_have_count(0)
-    assert bob.bodies() == ["kept across the reload"]
+    bob.expect_bodies(["kept across the reload"])
 
 
 def test_a_lost_broadcast_is_fetched_when_the_next_one_skips_a_number(tapped_pair):
@@ -114,7 +116,7 @@ def test_a_lost_broadcast_is_fetched_when_the_next_one_skips_a_number(tapped_pai
     bob.say("arrives")
     alice.expect_message("arrives")
     alice.expect_message("lost on the way")
-    assert alice.bodies() == ["lost on the way", "arrives"]
+    alice.expect_bodies(["lost on the way", "arrives"])
 
 
 def test_a_tick_with_a_newer_seq_fetches_what_was_missed(tapped_pair):
@@ -168,4 +170,4 @@ def test_a_message_refused_for_the_rate_limit_is_sent_again_a_little_later(tappe
     expect(alice.page.locator("#composer-error")).to_have_text("Too many frames; wait 2.0 s.")
     bob.expect_message("patience")
     alice.expect_message("patience")
-    assert bob.bodies() == ["patience"]
+    bob.expect_bodies(["patience"])
