@@ -194,3 +194,14 @@ def test_the_pages_break_no_rule_of_the_sites_content_security_policy(person):
     alice.page.get_by_role("button", name="Copy link").click()
     expect(alice.page.get_by_role("button", name="Copied!")).to_be_visible()
     assert refused == []
+
+
+def test_the_lobby_works_like_any_room(person):
+    alice, bob = person("Alice"), person("Bob")
+    for someone in (alice, bob):
+        someone.page.goto("/")
+        someone.page.get_by_role("button", name="Chat in the lobby").click()
+        someone.expect_online()
+    expect(alice.page.get_by_role("heading", name="Lobby")).to_be_visible()
+    alice.say("hello lobby")
+    bob.expect_message("hello lobby")
