@@ -171,3 +171,12 @@ def test_a_message_refused_for_the_rate_limit_is_sent_again_a_little_later(tappe
     bob.expect_message("patience")
     alice.expect_message("patience")
     bob.expect_bodies(["patience"])
+
+
+def test_an_unsent_draft_survives_a_reload(person):
+    alice = person("Alice")
+    alice.create_room()
+    alice.page.get_by_label("Message", exact=True).fill("half a thought")
+    alice.page.reload()
+    alice.expect_online()
+    expect(alice.page.get_by_label("Message", exact=True)).to_have_value("half a thought")
