@@ -15,10 +15,20 @@ print(room.code)
 """
 
 
-@pytest.fixture
-def long_room(server):
-    """The code of a room with SEEDED messages, "seed 1" to "seed 75"."""
+def seed(server):
     return server.manage("shell", "-c", SEED).stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def long_room(server):
+    """The code of a room with SEEDED messages, "seed 1" to "seed 75"; tests here only read it."""
+    return seed(server)
+
+
+@pytest.fixture
+def own_long_room(server):
+    """Like long_room, for a test that adds messages."""
+    return seed(server)
 
 
 def top_of(page, text):
@@ -51,20 +61,20 @@ def test_scrolling_to_the_top_loads_older_messages_without_moving_the_view(perso
     expect(alice.page.locator("#history-status")).to_contain_text("This is the start of the room.")
 
 
-def test_a_new_message_scrolls_into_view_for_a_reader_at_the_bottom(person, long_room):
+def test_a_new_message_scrolls_into_view_for_a_reader_at_the_bottom(person, own_long_room):
     alice, bob = person("Alice"), person("Bob")
-    alice.open_room(long_room)
-    bob.open_room(long_room)
+    alice.open_room(own_long_room)
+    bob.open_room(own_long_room)
     bob.say("fresh news")
     alice.expect_message("fresh news")
     expect(alice.messages().filter(has_text="fresh news")).to_be_in_viewport()
     expect(alice.page.get_by_role("button", name="New messages ↓")).to_be_hidden()
 
 
-def test_a_reader_scrolled_up_keeps_the_view_and_gets_a_new_messages_button(person, long_room):
+def test_a_reader_scrolled_up_keeps_the_view_and_gets_a_new_messages_button(person, own_long_room):
     alice, bob = person("Alice"), person("Bob")
-    alice.open_room(long_room)
-    bob.open_room(long_room)
+    alice.open_room(own_long_room)
+    bob.open_room(own_long_room)
     alice.messages().filter(has_text="seed 50").scroll_into_view_if_needed()
     before = top_of(alice.page, "seed 50")
     bob.say("fresh news")

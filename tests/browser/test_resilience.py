@@ -146,8 +146,10 @@ def test_a_deleted_message_disappears_and_a_late_copy_does_not_bring_it_back(tap
     expect(alice.messages()).to_have_count(0)
 
 
-def test_an_error_from_the_server_shows_next_to_the_composer(tapped_pair):
-    alice, _, tap = tapped_pair
+def test_an_error_from_the_server_shows_next_to_the_composer(person):
+    alice = person("Alice")
+    tap = SocketTap(alice.page)
+    alice.create_room()
     tap.send_to_page({"type": "error", "code": "message_too_long", "detail": "A message can be at most 2000 characters."})
     error = alice.page.locator("#composer-error")
     expect(error).to_be_visible()
