@@ -1,4 +1,6 @@
 """Fixtures for the browser tests: the real server, one Chromium, and people in their own contexts."""
+import os
+
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
@@ -27,6 +29,8 @@ def own_server():
 
 @pytest.fixture(scope="session")
 def browser():
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"no Chromium at {CHROMIUM} (set CHROMIUM_PATH or install chromium)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser

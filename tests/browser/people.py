@@ -1,7 +1,11 @@
 """A person at a browser: their own context (cookie jar), pages, and what they do and see."""
+import os
+import shutil
+
 from playwright.sync_api import expect
 
-CHROMIUM = "/usr/bin/chromium"
+# Playwright cannot download its own browsers here: the system's Chromium runs the tests.
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 # Records every status the page shows: "Back online" lasts only seconds, a test may look later.
 STATUS_LOG = """
 document.addEventListener("DOMContentLoaded", () => {
