@@ -5,6 +5,8 @@ const BACK_ONLINE_MS = 4000;
 const STALE_MS = 25000; // only once ticks are seen: a silent socket this long is presumed dead
 const SYNC_RETRY_MS = 2000;
 const CLOSE_ROOM_NOT_FOUND = 4404;
+const CLOSE_RATE_LIMITED = 4429; // the server wants this address to slow down
+const RATE_LIMITED_ATTEMPT = 4; // ...so retry as if four attempts had failed (4 to 8 s)
 const STATUS = {
   connecting: "Connecting…",
   online: "Online",
@@ -60,7 +62,8 @@ export function openRoomSocket({ path, seq, status, onChange, onHello, onFrame }
     syncing = false;
     if (code === CLOSE_ROOM_NOT_FOUND) return show("gone");
     show(everOnline ? "reconnecting" : "connecting");
-    // Full jitter spreads a room's reconnects after a server restart.
+    if (code === CLOSE_RATE_LIMITED) attempt = Math.max(attempt, RATE_LIMITED_ATTEMPT);
+    // Jitter spreads the reconnects of a whole room after a server restart.
     const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** attempt);
     attempt += 1;
     retryTimer = setTimeout(connect, ceiling / 2 + (Math.random() * ceiling) / 2);
