@@ -82,6 +82,9 @@ async def test_a_send_while_redis_is_down_is_answered_and_never_lost(outage, bro
         # Acceptable: an error frame, or the message itself (live, or through tick + sync, which
         # need only the database). Not acceptable: a closed socket or silence.
         answer = await _caught_up(a, start_seq, "void", errors_too=True)
+        await a.send({"type": "typing"})  # a hint with nowhere to go: dropped, the socket stays
+        await asyncio.sleep(3)  # longer than the layer's connection retries
+        assert a.close_code is None, f"typing while Redis was down closed the socket ({a.close_code})"
     finally:
         outage.redis_server.start()
 
