@@ -14,6 +14,7 @@ export function createMessageLog({ log, list, pendingList, jump, olderText, olde
   const deleted = new Set(); // a late broadcast must not bring a deleted message back
   let oldest = null; // {id, seq} of the oldest message shown: the anchor for `history`
   let loading = false;
+  let pinned = true; // the reader was at the bottom at the last scroll
 
   const nearBottom = () => log.scrollHeight - log.scrollTop - log.clientHeight < AT_BOTTOM_PX;
 
@@ -129,9 +130,14 @@ export function createMessageLog({ log, list, pendingList, jump, olderText, olde
     regroup(li);
   }
   log.addEventListener("scroll", () => {
-    if (nearBottom()) jump.hidden = true;
+    pinned = nearBottom();
+    if (pinned) jump.hidden = true;
     if (log.scrollTop < LOAD_OLDER_PX) loadOlder();
   });
+  // A growing composer, an error line or a phone keyboard shrinks the log: keep the latest in view.
+  new ResizeObserver(() => {
+    if (pinned) log.scrollTop = log.scrollHeight;
+  }).observe(log);
   jump.addEventListener("click", () => {
     scrollToBottom();
     log.focus();

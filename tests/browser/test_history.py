@@ -61,6 +61,13 @@ def test_scrolling_to_the_top_loads_older_messages_without_moving_the_view(perso
     expect(alice.page.locator("#history-status")).to_contain_text("This is the start of the room.")
 
 
+def test_the_latest_message_stays_in_view_when_the_composer_grows(person, long_room):
+    alice = person("Alice")
+    alice.open_room(long_room)
+    alice.page.get_by_label("Message", exact=True).fill("a long draft\n" * 6)
+    expect(alice.messages().last).to_be_in_viewport(ratio=1)
+
+
 def test_a_new_message_scrolls_into_view_for_a_reader_at_the_bottom(person, own_long_room):
     alice, bob = person("Alice"), person("Bob")
     alice.open_room(own_long_room)
