@@ -88,6 +88,9 @@ class Person:
     def expect_message(self, text, page=None):
         expect(self.messages(page).filter(has_text=text)).to_have_count(1)
 
+    def expect_message_within(self, text, timeout, page=None):
+        expect(self.messages(page).filter(has_text=text)).to_have_count(1, timeout=timeout)
+
     def members(self, page=None):
         return (page or self.page).locator("#member-list li .name")
 
