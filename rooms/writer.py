@@ -56,11 +56,7 @@ class MessageWriter:
                     future.set_exception(result)
                 else:
                     future.set_result(result)
-            try:
-                await broadcast.publish(frames_by_room)
-            except Exception:
-                # Stored but not broadcast: the next tick shows every client the gap, and they sync.
-                log.warning("publishing a batch failed", exc_info=True)
+            await broadcast.publish(frames_by_room)
 
 
 async def message_send(*, room, author, body, client_id=None):
