@@ -119,3 +119,27 @@ async def _burst(socket, index, count):
     for n in range(count):
         await socket.send({"type": "message", "body": f"{index}-{n}", "client_id": f"s{index}-{n}"})
         await asyncio.sleep(0.005)
+
+
+async def test_senders_in_several_rooms_on_both_workers_are_never_refused(live, browsers):
+    """Each worker stores the messages that arrive together in one transaction (group commit),
+    across rooms; two workers must not lock the same rooms in opposite orders (a deadlock that
+    PostgreSQL breaks by failing one batch: its senders get `unavailable`)."""
+    rooms, per_sender = 4, 30
+    sockets = []
+    for r in range(rooms):
+        host = browsers(live.workers[0].url)
+        code = host.enter(name=f"Host{r}")
+        for worker in live.workers:
+            browser = browsers(worker.url)
+            browser.enter(name=f"S{r}w{worker.index}", action="join", code=code)
+            sockets.append(await browser.open(code))
+
+    await asyncio.gather(*(_burst(s, i, per_sender) for i, s in enumerate(sockets)))
+
+    for index, socket in enumerate(sockets):
+        mine = {f"s{index}-{n}" for n in range(per_sender)}
+        while not mine <= {m["client_id"] for m in socket.messages()}:
+            refused = [f for f in socket.frames if f["type"] == "error"]
+            assert not refused, f"{len(refused)} messages refused, e.g. {refused[0]}"
+            await socket.expect("message", timeout=15, skip={"join", "leave", "typing", "rename", "error"})
