@@ -96,7 +96,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 )
             reply = await getattr(self, f"on_{kind}")(**args)
         except ChatError as exc:
-            reply = protocol.error(exc.code, exc.detail)
+            reply = protocol.error(exc.code, exc.detail, exc.client_id)
         if reply is not None:
             await self.send_frame(reply)
 
@@ -106,7 +106,13 @@ class RoomConsumer(AsyncWebsocketConsumer):
     # ---- client frames ----
 
     async def on_message(self, body, client_id):
-        frame, created = await writer.message_send(room=self.room, author=self.identity, body=body, client_id=client_id)
+        try:
+            frame, created = await writer.message_send(
+                room=self.room, author=self.identity, body=body, client_id=client_id
+            )
+        except ChatError as exc:
+            exc.client_id = client_id
+            raise
         return None if created else frame  # a new message reaches the sender with the broadcast
 
     async def on_rename(self, name):

@@ -121,7 +121,20 @@ def parse_client_frame(text):
     parse = CLIENT_FRAMES.get(kind)
     if parse is None:
         raise ChatError(UNKNOWN_TYPE, f"Unknown frame type {kind[:40]!r}.")
-    return kind, parse(frame)
+    try:
+        return kind, parse(frame)
+    except ChatError as exc:
+        exc.client_id = echoable_client_id(frame)
+        raise
+
+
+def echoable_client_id(frame):
+    """The frame's client_id if it is one the error may carry back, else None."""
+    client_id = frame.get("client_id") if frame.get("type") == "message" else None
+    if isinstance(client_id, str) and 0 < len(client_id) <= CLIENT_ID_MAX_LENGTH:
+        if not any(unicodedata.category(ch) in {"Cc", "Cs"} for ch in client_id):
+            return client_id
+    return None
 
 
 # ---- server -> client ----
@@ -181,5 +194,8 @@ def tick(seq):
     return {"type": "tick", "seq": seq}
 
 
-def error(code, detail):
-    return {"type": "error", "code": code, "detail": detail}
+def error(code, detail, client_id=None):
+    frame = {"type": "error", "code": code, "detail": detail}
+    if client_id is not None:
+        frame["client_id"] = client_id
+    return frame

@@ -60,7 +60,8 @@ def assert_valid_frame(frame):
     elif kind == "tick":
         assert set(frame) == {"type", "seq"} and isinstance(frame["seq"], int), frame
     elif kind == "error":
-        assert set(frame) == {"type", "code", "detail"}, frame
+        assert set(frame) - {"client_id"} == {"type", "code", "detail"}, frame
         assert isinstance(frame["code"], str) and isinstance(frame["detail"], str)
+        assert isinstance(frame.get("client_id", ""), str)
     else:
         raise AssertionError(f"unknown frame type {kind!r}")

@@ -143,8 +143,20 @@ async def test_when_the_write_queue_is_full_the_sender_is_told_to_slow_down(conn
     settings.CHAT_RATE_LIMIT = "off"
     settings.CHAT_WRITE_QUEUE_MAX = 0
     a = await connect(room.code, alice)
-    await a.send({"type": "message", "body": "too busy"})
-    assert (await a.receive_type("error"))["code"] == "rate_limited"
+    await a.send({"type": "message", "body": "too busy", "client_id": "busy-1"})
+    assert await a.receive_type("error") == {
+        "type": "error", "code": "rate_limited", "client_id": "busy-1",
+        "detail": "The server is busy; the message was not sent. Try again in a moment.",
+    }
     settings.CHAT_WRITE_QUEUE_MAX = 10
     await a.send({"type": "message", "body": "now it fits"})
     assert (await a.receive_type("message"))["body"] == "now it fits"
+
+
+async def test_an_error_about_a_message_names_its_client_id(connect, room, alice):
+    a = await connect(room.code, alice)
+    await a.send({"type": "message", "body": "x" * 2001, "client_id": "too-long-1"})
+    error = await a.receive_type("error")
+    assert error["code"] == "message_too_long" and error["client_id"] == "too-long-1"
+    await a.send({"type": "rename", "name": ""})
+    assert "client_id" not in await a.receive_type("error")

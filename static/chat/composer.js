@@ -2,6 +2,7 @@
 const RESEND_AFTER_LIMIT_MS = 3000;
 const ERROR_SHOWN_MS = 8000;
 const NEAR_LIMIT = 0.9; // the counter warns from this share of the maximum length
+const RETRYABLE = new Set(["rate_limited", "unavailable"]); // not stored this time; send again
 
 function clientId() {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
@@ -76,9 +77,17 @@ export function createComposer({ form, input, counter, error, maxLength, roomCod
     pending.forEach(transmit);
   }
 
-  function failed({ code, detail }) {
+  function failed({ code, detail, client_id: id }) {
     showError(detail);
-    if (code !== "rate_limited" || retryTimer !== null) return;
+    if (id && !RETRYABLE.has(code)) {
+      // Refused for good (too long, empty, ...): resending it would only be refused again.
+      const refused = pending.find((item) => item.client_id === id);
+      confirm(id);
+      if (refused && !input.value) input.value = refused.body; // give the text back to edit
+      showCount();
+      return;
+    }
+    if (!RETRYABLE.has(code) || retryTimer !== null) return;
     // One retry for a burst of refusals: resending on each one would only feed the limit.
     retryTimer = setTimeout(() => {
       retryTimer = null;

@@ -180,3 +180,24 @@ def test_an_unsent_draft_survives_a_reload(person):
     alice.page.reload()
     alice.expect_online()
     expect(alice.page.get_by_label("Message", exact=True)).to_have_value("half a thought")
+
+
+def test_a_message_the_server_refuses_for_good_leaves_the_pending_list_and_returns_to_the_composer(tapped_pair):
+    alice, bob, tap = tapped_pair
+
+    def refuse(frame):
+        if frame["type"] == "message" and frame["body"] == "refused text":
+            tap.send_to_page({"type": "error", "code": "invalid_field", "client_id": frame["client_id"],
+                              "detail": "'body' may not contain control characters (U+0007)."})
+            return True
+        return False
+
+    tap.drop_to_server = refuse
+    alice.say("refused text")
+    expect(alice.page.locator("#composer-error")).to_contain_text("control characters")
+    expect(alice.page.locator("#composer-input")).to_have_value("refused text")
+    expect(alice.page.get_by_text("Sending…")).to_have_count(0)
+    alice.page.reload()  # and it is not resent from storage on the next hello
+    alice.say("accepted text")
+    bob.expect_message("accepted text")
+    bob.expect_bodies(["accepted text"])
