@@ -8,6 +8,10 @@ deliveries never arrived. A private redis-server on a free loopback port; nothin
 
     .venv/bin/python bench/layers_compare.py            # the table in docs/deploy.md
     .venv/bin/python bench/layers_compare.py --members 20 --rate 100 --seconds 5
+    .venv/bin/python bench/layers_compare.py --app      # the whole app: 2 workers, PostgreSQL
+
+--app starts deploy/loopback.py's two workers on PostgreSQL and a private Redis once per layer
+(setting CHANNEL_LAYER) and drives them with bench.loadgen (5 rooms x 20 members by default).
 """
 import argparse
 import asyncio
@@ -120,6 +124,41 @@ def measure(backend, url, port, *, members, rate, seconds):
     }
 
 
+def measure_app(backend, *, rooms, members, rate, seconds, postgres):
+    """One loadgen run against two real workers with CHANNEL_LAYER=backend; its JSON figures."""
+    import subprocess
+
+    from deploy.loopback import Topology, database_create, database_drop, venv_python
+
+    url = postgres.rsplit("/", 1)[0] + f"/chatsite_layers_{backend}"
+    database_create(url, fresh=True)
+    redis = RedisServer(free_ports(1)[0], log_dir=tempfile.mkdtemp(prefix="layers-app-")).start()
+    env = {"CHANNEL_LAYER": backend, "CHAT_WS_PER_ADDRESS": "100000", "CHAT_RATE_LIMIT": "off",
+           "CHAT_FLOOD_LIMIT": "100000/10", "CHAT_CODE_GUESS_LIMIT": "100000/10", "LOG_LEVEL": "WARNING"}
+    topology = Topology(database_url=url, redis_url=redis.url, use_nginx=False, env=env)
+    try:
+        topology.prepare()
+        configured = topology.manage("shell", "--no-imports", "-c",
+                                     "from django.conf import settings; print(settings.CHANNEL_LAYERS['default']['BACKEND'])")
+        if BACKENDS[backend] not in configured.stdout:
+            return {"backend": backend, "skipped": f"settings ignore CHANNEL_LAYER ({configured.stdout.strip()})"}
+        topology.start()
+        cmd = [venv_python(), "-m", "bench.loadgen", "--system", "chatsite",
+               "--ports", ",".join(str(w.port) for w in topology.workers),
+               "--server-pids", ",".join(str(w.popen.pid) for w in topology.workers),
+               "--extra-pids", str(redis.popen.pid), "--rooms", str(rooms), "--members", str(members),
+               "--rate", str(rate), "--warmup", "2", "--duration", str(seconds), "--drain", "10"]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parent.parent)
+        figures = json.loads(out.stdout.strip().splitlines()[-1])
+        keep = ["offered_per_s", "delivered_per_s", "lost", "refused_messages", "duplicates", "latency_ms",
+                "server_cpu_us_per_delivery", "extra_cpu_s"]
+        return {"backend": backend, **{k: figures.get(k) for k in keep}}
+    finally:
+        topology.stop()
+        redis.stop()
+        database_drop(url)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, action="append", help="room sizes (default 20 and 100)")
@@ -127,7 +166,16 @@ def main():
     parser.add_argument("--seconds", type=float, default=4)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument("--app", action="store_true", help="the whole app on two workers instead")
+    parser.add_argument("--app-rate", type=float, default=1.0, help="--app: messages/s per member")
+    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
+    if args.app:
+        for _ in range(args.repeat):
+            for backend in BACKENDS:
+                row = measure_app(backend, rooms=5, members=20, rate=args.app_rate, seconds=8, postgres=args.postgres)
+                print(json.dumps(row), flush=True)
+        return
     port = free_ports(1)[0]
     server = RedisServer(port, log_dir=tempfile.mkdtemp(prefix="layers-bench-")).start()
     rows = []
