@@ -1,4 +1,5 @@
 """The deployment recipe as a person runs it: nginx in front of two workers, DEBUG off."""
+import asyncio
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -35,10 +36,16 @@ async def test_a_browser_through_nginx_creates_a_room_and_chats_with_a_worker_di
 async def test_nginx_spreads_sockets_over_both_workers_without_stickiness(proxied, browsers):
     alice = browsers(proxied.nginx.url)
     code = alice.enter(name="Alice")
-    for _ in range(4):
+    everyone = {w.port for w in proxied.workers}
+    # nginx leaves a worker that refused a connection alone for fail_timeout (5 s): a worker
+    # restarted by an earlier test may take that long to get sockets again.
+    for _ in range(40):
         await alice.open(code)
+        if _workers_that_served(proxied, code) == everyone:
+            break
+        await asyncio.sleep(0.25)
 
-    assert _workers_that_served(proxied, code) == {w.port for w in proxied.workers}
+    assert _workers_that_served(proxied, code) == everyone
 
 
 async def test_a_killed_worker_does_not_stop_new_visitors_through_nginx(proxied, browsers):
@@ -48,6 +55,27 @@ async def test_a_killed_worker_does_not_stop_new_visitors_through_nginx(proxied,
         code = visitor.enter(name=f"Visitor{n}")
         socket = await visitor.open(code)
         assert socket.hello["room"]["code"] == code
+
+
+async def test_a_socket_whose_worker_died_resumes_through_nginx_with_after(proxied, browsers):
+    alice, bob = browsers(proxied.nginx.url), browsers(proxied.nginx.url)
+    code = alice.enter(name="Alice")
+    bob.enter(name="Bob", action="join", code=code)
+    first = await alice.open(code)
+    seen = first.hello["room"]["seq"]
+    (doomed,) = _workers_that_served(proxied, code)
+    survivor = next(w for w in proxied.workers if w.port != doomed)
+    bob_socket = await bob.open(code, base_url=survivor.url)
+
+    next(w for w in proxied.workers if w.port == doomed).kill()
+    while (await first.next(timeout=5)) is not None:  # the page sees its socket close
+        pass
+    await bob_socket.send({"type": "message", "body": "while you were away", "client_id": "away"})
+    await bob_socket.expect("message", client_id="away")
+
+    resumed = await _reconnect(alice, code, after=seen)  # what the page does
+
+    assert [m["client_id"] for m in resumed.hello["messages"]] == ["away"]
 
 
 def test_static_files_are_served_by_nginx_from_collectstatic(proxied):
@@ -87,6 +115,22 @@ def test_rendered_production_site_is_valid_nginx(tmp_path):
     result = subprocess.run([loopback.NGINX, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"),
                              "-e", str(tmp_path / "error.log")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+async def _reconnect(browser, code, after, within=12):
+    """The page's reconnect: retry with ?after= until a worker takes it. nginx answers 502 while
+    every worker it knows is dead or resting after a failure (fail_timeout)."""
+    import websockets
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        try:
+            return await browser.open(code, after=after)
+        except (websockets.InvalidStatus, OSError):
+            if loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
 
 
 def _workers_that_served(topology, code):
