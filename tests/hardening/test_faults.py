@@ -1,5 +1,6 @@
-"""Faults: the database locked or gone for a moment. The socket answers `unavailable` or closes
+"""Faults: the database locked or gone for a moment, a consumer killed mid-way. The socket answers `unavailable` or closes
 cleanly, and no message the server acknowledged is lost."""
+import asyncio
 import sqlite3
 import threading
 import time
@@ -9,7 +10,7 @@ from channels.db import database_sync_to_async as db
 from django.db import OperationalError, connection
 
 from rooms import selectors, services
-from rooms.models import Message
+from rooms.models import Message, Presence
 from tests.hardening.conftest import read_until_close
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -90,3 +91,35 @@ async def test_a_message_sent_while_another_process_holds_the_write_lock_is_stor
     assert time.monotonic() - started >= 0.4
     holder.join()
     assert await db(Message.objects.filter(client_id="lock-1").count)() == 1
+
+
+async def test_a_consumer_killed_mid_way_leaves_no_ghost_member(connect, room, alice, bob, settings):
+    # daphne cancels an application that has not finished application_close_timeout (10 s) after
+    # its client left, e.g. one still working through a backlog of frames: no disconnect() runs.
+    settings.CHAT_TICK_SECONDS = 0.2
+    settings.CHAT_HEARTBEAT_SECONDS = 0.2
+    settings.CHAT_PRESENCE_TIMEOUT = 2
+    killed = await connect(room.code, alice)
+    watcher = await connect(room.code, bob)
+    killed.communicator.future.cancel()
+    try:
+        await killed.communicator.future
+    except asyncio.CancelledError:
+        pass
+    killed.closed = True
+    assert await left_within(watcher, alice, seconds=8)
+    assert await db(Presence.objects.filter(identity=alice).count)() == 0
+    assert await db(Presence.objects.filter(identity=bob).count)() == 1
+
+
+async def left_within(watcher, identity, seconds):
+    """Whether `watcher` hears `identity` leave within `seconds` (ticks keep arriving meanwhile)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            frame = await watcher.receive(timeout=max(0.1, deadline - time.monotonic()))
+        except TimeoutError:
+            return False
+        if frame["type"] == "leave" and frame["member"]["id"] == identity.public_id:
+            return True
+    return False

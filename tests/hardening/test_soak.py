@@ -28,11 +28,13 @@ pytestmark = [pytest.mark.soak, pytest.mark.django_db(transaction=True)]
 SECONDS = float(os.environ.get("SOAK_SECONDS", "20"))
 WORKERS = 12
 MEMORY_BOUND = 16 * 1024 * 1024  # bytes of Python allocations the second half may add
+CLOSE_TIMEOUT = 10  # daphne's application_close_timeout
 
 
 class Tally:
     def __init__(self):
-        self.sockets = self.frames_in = self.frames_out = self.sent = self.closes = 0
+        self.sockets = self.frames_in = self.frames_out = self.sent = self.closes = self.killed = 0
+        self.slowest_close = 0.0
 
 
 async def session(application, room, cookie, address, rng, tally):
@@ -81,7 +83,19 @@ async def session(application, room, cookie, address, rng, tally):
     # A fifth of the tabs vanish (TCP gone, 1006) instead of closing; the server sees either as a disconnect.
     code = 1006 if rng.random() < 0.2 else 1000
     await communicator.send_input({"type": "websocket.disconnect", "code": code})
-    await communicator.wait(timeout=10)
+    started = time.monotonic()
+    try:
+        await asyncio.wait_for(asyncio.shield(communicator.future), CLOSE_TIMEOUT)
+    except TimeoutError:
+        # What daphne does to an application still running application_close_timeout after its
+        # client left: cancel it, so its disconnect() never runs.
+        tally.killed += 1
+        communicator.future.cancel()
+        try:
+            await communicator.future
+        except asyncio.CancelledError:
+            pass
+    tally.slowest_close = max(tally.slowest_close, time.monotonic() - started)
     drain()
 
 
@@ -96,6 +110,15 @@ async def run_for(seconds, application, rooms, cookies, rng, tally):
     await asyncio.gather(*(worker(application, rooms, cookies, deadline, random.Random(rng.random()), tally) for _ in range(WORKERS)))
 
 
+async def sweep_while_watching(application, room, cookie, settings):
+    """Keep one socket open long enough for the presence sweep, which runs while any socket is
+    open on the worker: killed consumers never ran disconnect(), the sweep lets them leave."""
+    watcher = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=[ORIGIN, (b"cookie", cookie)])
+    assert (await watcher.connect(timeout=10))[0]
+    await asyncio.sleep(settings.CHAT_PRESENCE_TIMEOUT + 4 * settings.CHAT_HEARTBEAT_SECONDS)
+    await watcher.disconnect(timeout=10)
+
+
 def make_world():
     rooms = [services.room_create() for _ in range(4)]
     cookies = [session_cookie_for(services.identity_create()) for _ in range(30)]
@@ -107,6 +130,8 @@ async def test_mixed_traffic_leaves_nothing_behind(transactional_db, settings):
 
     settings.CHAT_WS_PER_ADDRESS = 50
     settings.CHAT_TICK_SECONDS = 0.5
+    settings.CHAT_HEARTBEAT_SECONDS = 0.5
+    settings.CHAT_PRESENCE_TIMEOUT = 3
     rooms, cookies = await db(make_world)()
     rng, tally = random.Random(5), Tally()
     tasks_before = len(asyncio.all_tasks())
@@ -116,6 +141,7 @@ async def test_mixed_traffic_leaves_nothing_behind(transactional_db, settings):
         gc.collect()
         warm = tracemalloc.get_traced_memory()[0]
         await run_for(SECONDS / 2, application, rooms, cookies, rng, tally)
+        await sweep_while_watching(application, rooms[0], cookies[0], settings)
         await asyncio.sleep(settings.CHAT_LEAVE_GRACE + 1.0)
         gc.collect()
         grown = tracemalloc.get_traced_memory()[0] - warm
@@ -124,6 +150,7 @@ async def test_mixed_traffic_leaves_nothing_behind(transactional_db, settings):
 
     print(f"\nsoak {SECONDS:.0f} s: {tally.sockets} sockets, {tally.frames_in} frames in, "
           f"{tally.frames_out} frames out, {tally.sent} messages asked, {tally.closes} closed by the server, "
+          f"slowest close {tally.slowest_close:.1f} s, {tally.killed} killed at {CLOSE_TIMEOUT} s, "
           f"memory +{grown / 1e6:.1f} MB in the second half")
     assert tally.sockets > WORKERS and tally.sent > WORKERS
     assert await db(Presence.objects.count)() == 0
