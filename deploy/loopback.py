@@ -14,6 +14,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -66,7 +67,11 @@ def wait_for(check, timeout, what):
 def http_ok(url, timeout=2):
     """The server answers GET `url` with a page or a redirect (not followed: it may be to https)."""
     parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    if parts.scheme == "https":
+        conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout,
+                                           context=ssl._create_unverified_context())
+    else:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
         conn.request("GET", parts.path or "/")
         return conn.getresponse().status in {200, 301, 302}
@@ -220,13 +225,21 @@ def render_nginx_site(*, listen, server_name, upstreams, static_root, tls=""):
 class Nginx(Process):
     """nginx from Debian with a prefix directory of its own: no root, no /etc/nginx changes."""
 
-    def __init__(self, port, upstream_ports, *, static_root, run_dir):
-        self.port = port
+    def __init__(self, port, upstream_ports, *, static_root, run_dir, tls=False):
+        self.port, self.tls = port, tls
         prefix = Path(run_dir) / "nginx"
         (prefix / "logs").mkdir(parents=True, exist_ok=True)
+        tls_lines = ""
+        if tls:
+            # TLS ends at nginx as in production, with a throwaway self-signed certificate.
+            cert, key = prefix / "cert.pem", prefix / "key.pem"
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                            "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                           check=True, capture_output=True)
+            tls_lines = f"ssl_certificate {cert};\n    ssl_certificate_key {key};"
         site = render_nginx_site(
-            listen=f"127.0.0.1:{port}", server_name="127.0.0.1 localhost",
-            upstreams=[f"127.0.0.1:{p}" for p in upstream_ports], static_root=static_root,
+            listen=f"127.0.0.1:{port}" + (" ssl" if tls else ""), server_name="127.0.0.1 localhost",
+            upstreams=[f"127.0.0.1:{p}" for p in upstream_ports], static_root=static_root, tls=tls_lines,
         )
         (prefix / "chatsite.conf").write_text(site)
         (prefix / "nginx.conf").write_text(
@@ -244,7 +257,7 @@ class Nginx(Process):
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def test_config(self):
         subprocess.run(self.argv + ["-t", "-q"], check=True, capture_output=True)
@@ -288,7 +301,7 @@ class Topology:
     """N workers (and nginx in front when installed) sharing one database and one Redis."""
 
     def __init__(self, *, database_url, redis_url, workers=2, worker_ports=None, nginx_port=None,
-                 use_nginx=True, run_dir=None, env=None):
+                 use_nginx=True, run_dir=None, env=None, tls=False):
         self.run_dir = Path(run_dir or tempfile.mkdtemp(prefix="chatsite-loopback-"))
         self.run_dir.mkdir(parents=True, exist_ok=True)
         # nginx's workers run as nobody when the master is root: they must reach the static files.
@@ -304,7 +317,7 @@ class Topology:
         self.nginx = None
         if use_nginx and NGINX:
             nginx_port = nginx_port or free_ports(1, taken=worker_ports)[0]
-            self.nginx = Nginx(nginx_port, worker_ports, static_root=self.static_root, run_dir=self.run_dir)
+            self.nginx = Nginx(nginx_port, worker_ports, static_root=self.static_root, run_dir=self.run_dir, tls=tls)
 
     def manage(self, *args, check=True, **kwargs):
         return subprocess.run([venv_python(), "manage.py", *args], cwd=BASE_DIR, env=self.env,
@@ -366,7 +379,7 @@ def _up(args):
     ports = [int(p) for p in args.worker_ports.split(",")] if args.worker_ports else None
     topology = Topology(database_url=database_url, redis_url=redis_url, workers=args.workers,
                         worker_ports=ports, nginx_port=args.nginx_port, use_nginx=not args.no_nginx,
-                        run_dir=args.run_dir, env=extra)
+                        run_dir=args.run_dir, env=extra, tls=args.tls)
     topology.prepare()
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
@@ -410,6 +423,7 @@ def main(argv=None):
     up.add_argument("--worker-ports", help="comma-separated, e.g. 18211,18212 (default: free ports)")
     up.add_argument("--nginx-port", type=int, default=18200)
     up.add_argument("--no-nginx", action="store_true")
+    up.add_argument("--tls", action="store_true", help="nginx on https with a self-signed certificate")
     up.add_argument("--database-url")
     up.add_argument("--redis-url")
     up.add_argument("--env-file", help="KEY=VALUE lines added to the workers' environment")

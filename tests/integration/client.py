@@ -4,6 +4,7 @@ import asyncio
 import http.client
 import json
 import re
+import ssl
 from urllib.parse import urlencode, urlsplit
 
 try:
@@ -15,6 +16,7 @@ except ImportError:  # conftest skips with the reason; importing this module mus
 from tests.frames import assert_valid_frame
 
 NOISE = {"join", "leave", "typing", "rename"}
+UNVERIFIED = ssl._create_unverified_context()  # the loopback topology's self-signed certificate
 
 
 class Browser:
@@ -31,7 +33,10 @@ class Browser:
 
     def request(self, method, path, *, form=None, base_url=None):
         base = urlsplit(base_url or self.base_url)
-        conn = http.client.HTTPConnection(base.hostname, base.port, timeout=10)
+        if base.scheme == "https":
+            conn = http.client.HTTPSConnection(base.hostname, base.port, timeout=10, context=UNVERIFIED)
+        else:
+            conn = http.client.HTTPConnection(base.hostname, base.port, timeout=10)
         headers = dict(self.headers)
         if self.cookies:
             headers["Cookie"] = self.cookie_header()
@@ -72,9 +77,11 @@ class Browser:
     async def open(self, code, *, base_url=None, after=None, expect_hello=True):
         base = urlsplit(base_url or self.base_url)
         path = f"/ws/rooms/{code}/" + (f"?after={after}" if after is not None else "")
+        secure = base.scheme == "https"
         socket = Socket(await connect(
-            f"ws://{base.netloc}{path}", origin=f"{base.scheme}://{base.netloc}",
-            additional_headers={"Cookie": self.cookie_header()}, open_timeout=10, close_timeout=3,
+            f"{'wss' if secure else 'ws'}://{base.netloc}{path}", origin=self.origin or f"{base.scheme}://{base.netloc}",
+            additional_headers={**self.headers, "Cookie": self.cookie_header()}, open_timeout=10, close_timeout=3,
+            ssl=UNVERIFIED if secure else None,
         ))
         self.sockets.append(socket)
         if expect_hello:

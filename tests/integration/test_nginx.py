@@ -1,5 +1,6 @@
 """The deployment recipe as a person runs it: nginx in front of two workers, DEBUG off."""
 import asyncio
+import shutil
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -180,3 +181,34 @@ async def test_behind_a_tls_proxy_the_form_and_socket_work_with_secure_cookies(h
     assert all("; Secure" in line for line in alice.set_cookies), alice.set_cookies
     socket = await alice.open(code)
     assert socket.hello["you"]["name"] == "Alice"
+
+
+@pytest.fixture(scope="module")
+def tls_site(database_url, redis_server):
+    """The production shape end to end: TLS at nginx, two workers with the HTTPS settings."""
+    require_nginx()
+    if not shutil.which("openssl"):
+        pytest.skip("openssl not found (needed for the self-signed certificate)")
+    env = {**WORKER_ENV, "SECURE_SSL_REDIRECT": "1", "SECURE_COOKIES": "1", "SECURE_HSTS_SECONDS": "3600"}
+    topo = loopback.Topology(database_url=database_url, redis_url=redis_server.url, env=env, tls=True)
+    topo.prepare()
+    try:
+        yield topo.start()
+    finally:
+        topo.stop()
+        shutil.rmtree(topo.run_dir, ignore_errors=True)
+
+
+async def test_over_https_through_nginx_two_browsers_chat_with_secure_cookies(tls_site, browsers):
+    alice, bob = browsers(tls_site.url), browsers(tls_site.url)
+    code = alice.enter(name="Alice")  # CSRF over https: Origin https://host matches what Django sees
+    bob.enter(name="Bob", action="join", code=code)
+    a = await alice.open(code)  # wss through nginx, upgraded to a worker over plain http
+    b = await bob.open(code)
+
+    await b.send({"type": "message", "body": "over TLS", "client_id": "tls"})
+
+    assert (await a.expect("message", client_id="tls"))["body"] == "over TLS"
+    assert all("; Secure" in line for line in alice.set_cookies + bob.set_cookies)
+    status, headers, _ = alice.request("GET", f"/rooms/{code}/")
+    assert status == 200 and "max-age=3600" in headers["Strict-Transport-Security"]
