@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 from bench import procstat
 
 MARK = b"~B"
+REFUSALS = ("rate_limited", "backpressure", "unavailable")  # error codes that mean "not sent, retry"
 CLOCK_ORIGIN = time.perf_counter()
 
 
@@ -121,6 +122,7 @@ class WSClient(asyncio.Protocol):
         for fut in (self.upgraded, self.ready):
             if not fut.done():
                 fut.set_exception(ConnectionError("connection lost"))
+                fut.exception()  # retrieved: a socket closed after its member gave up is no error
         self.writable.set()
 
     def data_received(self, data):
@@ -388,9 +390,14 @@ async def open_members(system, args, stats, rooms, members, on_frame, page=True)
     def on_close(client):
         stats.closed += 1
 
+    deadline = time.perf_counter() + args.connect_timeout
+
     async def one(room, i):
         idx = room * members + i
         async with sem:
+            if time.perf_counter() > deadline:
+                failures.append("not started: the connect phase ran out of time")
+                return
             port = system.port_for(idx)
             browser = Browser(args.host, port)
             t0 = time.perf_counter()
@@ -449,7 +456,7 @@ async def run_load(args):
 
     t_connect = time.perf_counter()
     clients, connect = await asyncio.wait_for(
-        open_members(system, args, stats, args.rooms, args.members, on_frame), args.connect_timeout
+        open_members(system, args, stats, args.rooms, args.members, on_frame), args.connect_timeout + 120
     )
     connect["seconds"] = round(time.perf_counter() - t_connect, 2)
     await asyncio.sleep(1.0)  # let join notices settle
@@ -495,6 +502,8 @@ async def run_load(args):
     tasks = [asyncio.create_task(sender(i, c)) for i, c in enumerate(clients) if c is not None]
 
     await asyncio.sleep(max(0, steady_start - time.perf_counter()))
+    if args.steady_file:
+        open(args.steady_file, "w").close()  # tells bench.profile the steady window has begun
     cpu0, own0 = procstat.cpu_seconds(cpu_pids), os.times()
     core0 = procstat.cpu_busy(args.server_core) if args.server_core is not None else None
     extra_cpu0 = procstat.cpu_seconds(args.extra_pids) if args.extra_pids else 0.0
@@ -506,21 +515,31 @@ async def run_load(args):
     await asyncio.gather(*tasks, return_exceptions=True)
 
     # Drain: wait until every expected receipt arrived, or nothing arrived for a while.
-    expected = sum(sent) * args.members
+    expected = sum(sent) * args.members  # refused messages included: the drain may not wait for them
     drain_start = time.perf_counter()
-    while stats.received < expected and time.perf_counter() - drain_start < args.drain:
+    def still_expected():
+        return expected - sum(stats.errors.get(code, 0) for code in REFUSALS) * args.members
+
+    while stats.received < still_expected() and time.perf_counter() - drain_start < args.drain:
         idle_s = (now_us() - stats.last_receipt) / 1e6
         if idle_s > args.drain_idle:
             break
         await asyncio.sleep(0.1)
     drain_s = time.perf_counter() - drain_start
 
-    lost = 0
+    # A message the server refused (rate_limited: "send it again later") reached nobody and is
+    # no loss: the sender was told. Errors carry no client_id, so refused messages are counted
+    # among the messages that reached nobody; every other missing receipt is a lost delivery.
+    lost, unheard = 0, 0
     for idx, count in enumerate(sent):
         for n in range(count):
             got = stats.receipts.get((idx, n), 0)
-            if got < args.members:
+            if got == 0:
+                unheard += 1
+            elif got < args.members:
                 lost += args.members - got
+    refused = sum(stats.errors.get(code, 0) for code in REFUSALS)
+    lost += max(0, unheard - refused) * args.members
     duplicates = sum(max(0, c - args.members) for c in stats.receipts.values())
     for c in clients:
         if c is not None:
@@ -540,6 +559,7 @@ async def run_load(args):
         "deliveries_received": stats.received,
         "lost": lost,
         "lost_pct": round(100 * lost / expected, 2) if expected else None,
+        "refused_messages": refused,
         "duplicates": duplicates,
         "latency_ms": summarize_ms(stats.latencies),
         "server_cpu_s": round(cpu, 3),
@@ -580,7 +600,7 @@ async def run_idle(args):
     t0 = time.perf_counter()
     clients, connect = await asyncio.wait_for(
         open_members(system, args, stats, rooms, args.members, lambda c, p, t: system.control(c, p, stats)),
-        args.connect_timeout,
+        args.connect_timeout + 120,
     )
     connect["seconds"] = round(time.perf_counter() - t0, 2)
     await asyncio.sleep(args.settle)
@@ -620,8 +640,10 @@ def main(argv=None):
     p.add_argument("--drain-idle", type=float, default=5.0, help="stop draining after this long without a receipt")
     p.add_argument("--idle", type=int, default=1000, help="idle mode: connections to open")
     p.add_argument("--settle", type=float, default=3.0)
-    p.add_argument("--concurrency", type=int, default=32, help="member flows in flight at once")
+    p.add_argument("--concurrency", type=int, default=8,
+                   help="member flows in flight at once (daphne closes a socket not accepted within 5 s)")
     p.add_argument("--connect-timeout", type=float, default=180.0)
+    p.add_argument("--steady-file", default=None, help="created when the steady window begins")
     args = p.parse_args(argv)
     runner = run_load if args.mode == "load" else run_idle
     result = asyncio.run(runner(args))

@@ -12,8 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
-START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
-ORDER = ["chatsite", "chatsite-lean", "chatsite-redis", "chatsite-2w", "tutorial", "flask-socketio", "ws-relay"]
+ORDER = ["chatsite", "chatsite-lean", "chatsite-proto", "chatsite-redis", "chatsite-2w", "tutorial", "flask-socketio", "ws-relay"]
 
 
 def _fmt(value, digits=0):
@@ -45,8 +44,12 @@ def load_table(rows):
         stored_s = "–" if stored is None else f"{stored:,}/{r['messages_sent']:,}"
         busy = r.get("server_cpu_util")
         lost = f"{r['lost']:,} ({r['lost_pct']:.1f})" if r.get("lost_pct") is not None else "–"
+        c = r["connect"]
+        name = r["system"]
+        if c["failed"] or r.get("closed_sockets"):
+            name += f" ⚠ {c['connected']}/{c['connected'] + c['failed']} joined, {r.get('closed_sockets', 0)} closed"
         lines.append(
-            f"| {_fmt(r['offered_per_s'])} | {r['system']} | {_fmt(r['delivered_per_s'])} | {lost} "
+            f"| {_fmt(r['offered_per_s'])} | {name} | {_fmt(r['delivered_per_s'])} | {lost} "
             f"| {_fmt(lat['p50'], 1)} | {_fmt(lat['p90'], 1)} | {_fmt(lat['p99'], 1)} | {_fmt(lat['max'], 1)} "
             f"| {_fmt(r['server_cpu_us_per_delivery'], 1)} | {_fmt(busy and busy * 100)} % "
             f"| {_fmt((r.get('server_core_others') or 0) * 100)} % | {_fmt(r['loadgen_cpu_util'] * 100)} % | {stored_s} | {_fmt(r['connect']['flow_ms_p50'], 1)} |"
@@ -112,7 +115,8 @@ def plot(rows, path):
     ax2.set(title="Latency, send to each receipt", xlabel="offered deliveries per second", ylabel="p99 latency (ms, log scale)")
     ax2.set_yscale("log")
     ax2.axhline(50, color="red", linewidth=0.8, linestyle=":", label="50 ms target")
-    ax3.set(title="Lost deliveries", xlabel="offered deliveries per second", ylabel="lost (% of expected)")
+    ax3.set(title="Lost deliveries (or later than the drain)", xlabel="offered deliveries per second",
+            ylabel="lost (% of expected)")
     for ax in (ax1, ax2, ax3):
         ax.grid(True, alpha=0.3)
         ax.set_xlim(left=0)
@@ -121,8 +125,8 @@ def plot(rows, path):
     ax1.legend(fontsize=8)
     ax2.legend(fontsize=8)
     first = rows[0] if rows else {}
-    fig.suptitle(f"5 rooms × 20 members, server pinned to one core, load generator on the other "
-                 f"(run {first.get('run', '?')})", fontsize=10)
+    fig.suptitle(f"5 rooms × 20 members, server pinned to one core, load generator on the other (run "
+                 f"{first.get('run', '?')}; a shared machine: see 'others on server core' in the table)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -153,16 +157,24 @@ def render(rows, argv_used=""):
     return "\n".join(parts)
 
 
-def write_docs(rows, argv_used="", doc=DOC):
-    plot(rows, doc.parent / "benchmarks.png")
-    block = f"{START}\n{render(rows, argv_used)}\n{END}"
-    text = doc.read_text() if doc.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
-    if START not in text:
-        text += f"\n{START}\n{END}\n"
-    head, rest = text.split(START, 1)
-    tail = rest.split(END, 1)[1]
+def write_docs(rows, argv_used="", doc=DOC, section="results"):
+    """Replace the `bench:<section>` block of the doc; the plot is benchmarks[-<section>].png."""
+    start, end = f"<!-- bench:{section}:start -->", f"<!-- bench:{section}:end -->"
+    png = "benchmarks.png" if section == "results" else f"benchmarks-{section}.png"
+    has_load = any(r.get("mode") == "load" and not r.get("failed") for r in rows)
+    if has_load:
+        plot(rows, doc.parent / png)
+    body = render(rows, argv_used).replace("(benchmarks.png)", f"({png})")
+    if not has_load:
+        body = body.replace(f"![p99 latency, delivered rate and loss against offered load]({png})", "")
+    block = f"{start}\n{body}\n{end}"
+    text = doc.read_text() if doc.exists() else f"# Benchmarks\n\n{start}\n{end}\n"
+    if start not in text:
+        text += f"\n{start}\n{end}\n"
+    head, rest = text.split(start, 1)
+    tail = rest.split(end, 1)[1]
     doc.write_text(head + block + tail)
-    print(f"wrote {doc} and {doc.parent / 'benchmarks.png'}", file=sys.stderr)
+    print(f"wrote {doc} and {doc.parent / png}", file=sys.stderr)
 
 
 def main():
@@ -170,10 +182,12 @@ def main():
     p.add_argument("files", nargs="+", type=Path)
     p.add_argument("--docs", action="store_true")
     p.add_argument("--png", type=Path, default=None)
+    p.add_argument("--command", default="", help="the bench arguments of the run, for the docs")
+    p.add_argument("--section", default="results", help="which bench:<section> block of the doc to replace")
     args = p.parse_args()
     rows = [json.loads(line) for f in args.files for line in f.read_text().splitlines() if line.strip()]
     if args.docs:
-        write_docs(rows, argv_used="")
+        write_docs(rows, argv_used=args.command, section=args.section)
     else:
         print(render(rows))
         if args.png:

@@ -54,6 +54,8 @@ def load_point(name, offered, args):
         ], timeout=args.connect_timeout + args.warmup + args.duration + args.drain + 120)
         row["messages_stored"] = server.stored_messages()
         row["server_alive"] = server.alive()
+        if row["connect"]["failed"] or row["closed_sockets"]:
+            row["server_log_tail"] = server.log_tail(8)[-1500:]
     finally:
         servers.stop(server)
     return row
@@ -64,8 +66,8 @@ def idle_point(name, args):
     try:
         row = run_loadgen(server, args, [
             "--mode", "idle", "--idle", str(args.idle), "--members", str(args.members),
-            "--concurrency", "64", "--connect-timeout", str(args.connect_timeout),
-        ], timeout=args.connect_timeout + 120)
+            "--concurrency", "16", "--connect-timeout", str(args.connect_timeout),
+        ], timeout=args.connect_timeout + 300)
     finally:
         servers.stop(server)
     return row

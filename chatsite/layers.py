@@ -36,7 +36,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         super().__init__(expiry=expiry, capacity=capacity, channel_capacity=channel_capacity, **kwargs)
         self.group_expiry = group_expiry
         self.overflow_event = overflow_event
-        self.queues = {}      # channel -> deque of (expires at, event)
+        self.channels = {}    # channel -> deque of (expires at, event), as channels names it
         self.waiters = {}     # channel -> future of the consumer waiting in receive()
         self.groups = {}      # group -> {channel: joined at}
         self.overflowed = set()
@@ -53,9 +53,9 @@ class InMemoryChannelLayer(BaseChannelLayer):
             raise ChannelFull(channel)
 
     def _put(self, channel, message, expires):
-        queue = self.queues.get(channel)
+        queue = self.channels.get(channel)
         if queue is None:
-            queue = self.queues[channel] = deque()
+            queue = self.channels[channel] = deque()
         elif len(queue) >= self.get_capacity(channel):
             return False
         queue.append((expires, message))
@@ -67,7 +67,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
     async def receive(self, channel):
         self.require_valid_channel_name(channel)
         while True:
-            queue = self.queues.get(channel)
+            queue = self.channels.get(channel)
             if channel in self.overflowed and queue is not None and len(queue) < self.get_capacity(channel) // 2:
                 self.overflowed.discard(channel)
                 return {"type": self.overflow_event}
@@ -75,7 +75,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
             while queue:
                 expires, message = queue.popleft()
                 if not queue:
-                    del self.queues[channel]
+                    del self.channels[channel]
                 if expires >= now:
                     return message
                 self._remove_from_groups(channel)  # as channels does: an expired channel is gone
@@ -142,7 +142,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
             members.pop(channel, None)
 
     async def flush(self):
-        self.queues, self.groups, self.overflowed = {}, {}, set()
+        self.channels, self.groups, self.overflowed = {}, {}, set()
 
     async def close(self):
         pass
