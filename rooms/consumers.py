@@ -1,15 +1,19 @@
 """The room socket: protocol in, one service or selector call, protocol out."""
 import asyncio
+import logging
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async as db
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import DatabaseError
 
 from rooms import broadcast, protocol, selectors, services, ticker, writer
 from rooms.errors import ChatError
 from rooms.ratelimit import SlidingWindow, parse_rate
+
+log = logging.getLogger(__name__)
 
 
 def _identity_for_scope(scope):
@@ -40,6 +44,18 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     room = None
 
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # daphne cancels a consumer still busy application_close_timeout (10 s) after its
+            # client left, and disconnect() never runs: stop the heartbeat for the socket, so
+            # the presence sweep lets it leave, and leave the group, so broadcasts stop queueing
+            # for it. (Both are no-ops after a normal disconnect().)
+            ticker.unregister(self)
+            if self.room is not None:
+                await self.channel_layer.group_discard(broadcast.group_name(self.room.code), self.channel_name)
+
     async def dispatch(self, message):
         # channels 4.3 hops to the database thread (aclose_old_connections) before every handler;
         # for a broadcast that is one hop per recipient, queued behind the message writes. The
@@ -51,6 +67,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await handler(message)
 
     async def connect(self):
+        try:
+            await self.join()
+        except DatabaseError:
+            log.warning("database unavailable while a socket connected", exc_info=True)
+            # Accept first (a close before accept is a bare 403); 1013 says: retry after a pause.
+            await self.accept()
+            await self.close(code=protocol.CLOSE_TRY_AGAIN_LATER)
+
+    async def join(self):
         self.room = await db(selectors.room_by_code)(self.scope["url_route"]["kwargs"]["code"])
         if self.room is None:
             # Accept first: a close before accept reaches the browser as a bare HTTP 403.
@@ -97,6 +122,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
             reply = await getattr(self, f"on_{kind}")(**args)
         except ChatError as exc:
             reply = protocol.error(exc.code, exc.detail, exc.client_id)
+        except DatabaseError:
+            # Locked or gone for a moment: the client may ask again (a client_id makes a resend safe).
+            log.warning("database unavailable for a client frame", exc_info=True)
+            reply = protocol.error(protocol.UNAVAILABLE, "The server cannot reach its database just now; try again.")
         if reply is not None:
             await self.send_frame(reply)
 

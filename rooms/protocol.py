@@ -24,6 +24,7 @@ FRAME_TOO_LARGE = "frame_too_large"
 UNAVAILABLE = "unavailable"
 
 CLOSE_ROOM_NOT_FOUND = 4404
+CLOSE_TRY_AGAIN_LATER = 1013  # the database is away for a moment; reconnect after a pause
 
 CLIENT_ID_MAX_LENGTH = 64
 

@@ -10,7 +10,6 @@ import weakref
 
 from channels.db import database_sync_to_async as db
 from django.conf import settings
-from django.db import DatabaseError
 
 from rooms import broadcast, protocol, services
 from rooms.errors import ChatError
@@ -45,7 +44,9 @@ class MessageWriter:
             batch, self.pending = self.pending[:BATCH_MAX], self.pending[BATCH_MAX:]
             try:
                 results, frames_by_room = await db(services.messages_send)(requests=[r for r, _ in batch])
-            except DatabaseError:
+            except Exception:
+                # Whatever went wrong, every sender in the batch must hear back: an unresolved
+                # future would hang its socket, and one bad message would hang the whole batch.
                 log.warning("storing %d messages failed", len(batch), exc_info=True)
                 unavailable = ChatError(protocol.UNAVAILABLE, "The message could not be stored just now; it was not sent. Try again.")
                 results, frames_by_room = [unavailable] * len(batch), {}

@@ -1,5 +1,7 @@
 """A small world for the tests: rooms and identities made through the services, and a factory
 that opens sockets on the real ASGI application with an Origin and a session cookie."""
+import asyncio
+
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
@@ -17,6 +19,16 @@ def _chat_settings(settings):
     settings.CHAT_TICK_SECONDS = 60  # tests that need ticks ask for them
     settings.CHAT_RATE_LIMIT = "20/10"
     settings.ALLOWED_HOSTS = ["localhost", "testserver"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_guards():
+    """Per-address counts (sockets, room-code misses) start from zero in every test."""
+    from rooms import guards
+
+    guards.reset()
+    yield
+    guards.reset()
 
 
 @pytest.fixture(autouse=True)
@@ -122,8 +134,8 @@ async def connect(transactional_db):
     for client in opened:
         try:
             await client.close()
-        except Exception:
-            pass
+        except (Exception, asyncio.CancelledError):
+            pass  # a test that timed out has cancelled its communicator already
 
 
 async def _cookie(identity):
