@@ -88,18 +88,40 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL", "")
 REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 30.0)
 CHANNEL_CAPACITY = env_int("CHANNEL_CAPACITY", 1000)
+# CHANNEL_LAYER picks the Redis layer; docs/deploy.md has the measurements behind the default.
+# pubsub: one PUBLISH per room event, fanned out inside each worker; groups live in the worker and
+# are re-subscribed when Redis comes back. core: one stored copy per recipient, groups in Redis.
+CHANNEL_LAYER = env_str("CHANNEL_LAYER", "pubsub")
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "socket_timeout": REDIS_SOCKET_TIMEOUT}],
-                "capacity": CHANNEL_CAPACITY,
-                "prefix": env_str("REDIS_PREFIX", "chatsite"),
-                "group_expiry": env_int("REDIS_GROUP_EXPIRY", 86400),
-            },
-        }
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+
+    # A pooled connection that Redis dropped (restart, failover) is reopened and the command
+    # retried, instead of failing the first command on each pooled connection after a blip.
+    _redis_host = {
+        "address": REDIS_URL,
+        "socket_timeout": REDIS_SOCKET_TIMEOUT,
+        "retry": Retry(ExponentialBackoff(cap=1.0, base=0.1), env_int("REDIS_RETRIES", 3)),
     }
+    if CHANNEL_LAYER == "core":
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {
+                    "hosts": [_redis_host],
+                    "capacity": CHANNEL_CAPACITY,
+                    "prefix": env_str("REDIS_PREFIX", "chatsite"),
+                    "group_expiry": env_int("REDIS_GROUP_EXPIRY", 86400),
+                },
+            }
+        }
+    else:
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": [_redis_host], "prefix": env_str("REDIS_PREFIX", "chatsite")},
+            }
+        }
 else:
     CHANNEL_LAYERS = {
         "default": {

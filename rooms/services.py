@@ -134,7 +134,9 @@ def messages_send(*, requests):
                 claimed[key] = index
                 fresh[request.room].append((index, request))
         now = timezone.now()
-        for room, items in fresh.items():
+        # Lock the rooms in one global order (by id): two workers whose batches touch the same
+        # rooms would otherwise each hold one row and wait for the other (PostgreSQL deadlock).
+        for room, items in sorted(fresh.items(), key=lambda pair: pair[0].id):
             first = store.take_seqs(room.id, len(items))
             rows = [(room.id, r.author.id, r.body, now, r.client_id, first + n) for n, (_, r) in enumerate(items)]
             ids = store.insert_messages(rows)

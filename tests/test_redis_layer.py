@@ -12,8 +12,9 @@ pytestmark = [
 
 
 async def test_an_idle_socket_outlives_redis_py_s_default_read_timeout(connect, room, alice, bob):
-    # redis-py 8 defaults socket_timeout to 5 s while channels-redis blocks reads for 5 s:
-    # without an explicit longer timeout every idle consumer dies after about 5 s.
+    # redis-py 8 defaults socket_timeout to 5 s while channels-redis' core layer blocks reads for
+    # 5 s: without an explicit longer timeout every idle consumer dies after about 5 s.
+    # scripts/test runs this file on both layers (CHANNEL_LAYER=pubsub and core).
     a = await connect(room.code, alice)
     b = await connect(room.code, bob)
     await a.receive_type("join")

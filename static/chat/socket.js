@@ -4,6 +4,9 @@ const BACKOFF_MAX_MS = 10000;
 const BACK_ONLINE_MS = 4000;
 const STALE_MS = 25000; // only once ticks are seen: a silent socket this long is presumed dead
 const SYNC_RETRY_MS = 2000;
+// With several workers a room's frames can overtake each other by a few milliseconds; wait this
+// long for the missing ones before asking the server, so a reordering costs no sync round trip.
+const GAP_WAIT_MS = 300;
 const CLOSE_ROOM_NOT_FOUND = 4404;
 const CLOSE_RATE_LIMITED = 4429; // the server wants this address to slow down
 const RATE_LIMITED_ATTEMPT = 4; // ...so retry as if four attempts had failed (4 to 8 s)
@@ -32,6 +35,7 @@ export function openRoomSocket({ path, seq, status, onChange, onHello, onFrame }
   let statusTimer = null;
   let heardAt = Date.now();
   let sawTick = false;
+  let gapTimer = null;
 
   function show(state) {
     clearTimeout(statusTimer);
@@ -91,8 +95,13 @@ export function openRoomSocket({ path, seq, status, onChange, onHello, onFrame }
       advance();
     } else {
       ahead.add(changeSeq); // a broadcast was lost or overtaken: ask for what lies between
-      requestSync();
+      if (gapTimer === null) gapTimer = setTimeout(syncIfStillAhead, GAP_WAIT_MS);
     }
+  }
+
+  function syncIfStillAhead() {
+    gapTimer = null;
+    if (ahead.size) requestSync();
   }
 
   function requestSync() {
