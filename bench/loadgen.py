@@ -236,8 +236,14 @@ class System:
     def message(self, body):
         return json.dumps({"type": "message", "body": body})
 
-    def control(self, client, payload, stats):
+    def control(self, client, payload, stats, at_us=0):
         """A frame without a benchmark marker."""
+
+    def received(self, client, payload):
+        """A broadcast message frame with a marker arrived (chatsite tracks its seq)."""
+
+    def sent(self, client, client_id, text):
+        """A message frame went out (chatsite keeps it until it comes back, to resend it)."""
 
 
 class Chatsite(System):
@@ -268,12 +274,71 @@ class Chatsite(System):
     def message(self, body, client_id=None):
         return json.dumps({"type": "message", "body": body, "client_id": client_id})
 
-    def control(self, client, payload, stats):
-        if payload.startswith(b'{"type":"hello"'):
+    # As the room page does: a `tick` whose seq is past the last one seen starts a `sync`, and a
+    # message refused with rate_limited or unavailable (the error carries its client_id) is sent
+    # again a moment later, up to RESEND_TRIES times.
+    RESEND_AFTER = 0.5
+    RESEND_TRIES = 5
+
+    def received(self, client, payload):
+        i = payload.find(b'"seq":')
+        if i >= 0:
+            j = i + 6
+            while payload[j:j + 1].isdigit():
+                j += 1
+            seq = int(payload[i + 6:j])
+            if seq > client.extra.get("seq", 0):
+                client.extra["seq"] = seq
+        cid = payload.find(b'"client_id":"')
+        if cid >= 0:
+            client.extra.get("pending", {}).pop(payload[cid + 13:payload.find(b'"', cid + 13)].decode(), None)
+
+    def sent(self, client, client_id, text):
+        client.extra.setdefault("pending", {})[client_id] = [text, 0]
+
+    def control(self, client, payload, stats, at_us=0):
+        if payload.startswith(b'{"type":"tick"'):
+            seq = json.loads(payload)["seq"]
+            if seq > client.extra.get("seq", 0) and not client.extra.get("syncing"):
+                client.extra["syncing"] = True
+                stats.syncs += 1
+                client.send_text(json.dumps({"type": "sync", "after": client.extra.get("seq", 0)}))
+        elif payload.startswith(b'{"type":"sync"'):
+            frame = json.loads(payload)
+            seen = client.extra.setdefault("seen", set())
+            for message in frame.get("messages", []):
+                body = message.get("body") or ""
+                i = body.find(MARK.decode())
+                if i < 0:
+                    continue
+                sender, n, sent_us = body[i + 2:body.index("~", i + 2)].split(":")
+                key = (int(sender), int(n))
+                client.extra.get("pending", {}).pop(message.get("client_id"), None)
+                if key not in seen:
+                    seen.add(key)
+                    stats.recovered += 1
+                    stats.receipt(key, int(sent_us), at_us)
+            client.extra["seq"] = max(client.extra.get("seq", 0), frame["seq"])
+            if frame.get("has_more"):
+                client.send_text(json.dumps({"type": "sync", "after": client.extra["seq"]}))
+            else:
+                client.extra["syncing"] = False
+        elif payload.startswith(b'{"type":"hello"'):
+            frame = json.loads(payload)
+            client.extra["seq"] = frame.get("room", {}).get("seq", 0)
             if not client.ready.done():
                 client.ready.set_result(True)
         elif payload.startswith(b'{"type":"error"'):
-            stats.error(json.loads(payload).get("code", "?"))
+            frame = json.loads(payload)
+            stats.error(frame.get("code", "?"))
+            pending = client.extra.get("pending", {}).get(frame.get("client_id"))
+            if pending is not None and frame.get("code") in REFUSALS:
+                if pending[1] < self.RESEND_TRIES:
+                    pending[1] += 1
+                    stats.resent += 1
+                    asyncio.get_running_loop().call_later(self.RESEND_AFTER, client.send_text, pending[0])
+                else:
+                    stats.gave_up += 1
 
 
 class Tutorial(System):
@@ -308,7 +373,7 @@ class FlaskSocketIO(System):
     def message(self, body, client_id=None):
         return "42" + json.dumps(["message", {"data": body}])
 
-    def control(self, client, payload, stats):
+    def control(self, client, payload, stats, at_us=0):
         # Engine.IO v4: 0 open, 2 ping (answer 3); Socket.IO 40 connected, 44 connect error.
         if payload == b"2":
             client.send_text("3")
@@ -353,6 +418,10 @@ class Stats:
         self.errors = {}
         self.closed = 0
         self.last_receipt = 0
+        self.syncs = 0        # chatsite: syncs started after a tick showed a gap
+        self.recovered = 0    # chatsite: receipts that came by sync, not by broadcast
+        self.resent = 0       # chatsite: refused messages sent again
+        self.gave_up = 0      # chatsite: refused RESEND_TRIES + 1 times
 
     def receipt(self, key, sent_us, at_us):
         self.receipts[key] = self.receipts.get(key, 0) + 1
@@ -447,12 +516,17 @@ async def run_load(args):
 
     def on_frame(client, payload, at_us):
         i = payload.find(mark)
-        if i < 0:
-            system.control(client, payload, stats)
+        if i < 0 or payload.startswith(b'{"type":"sync"'):
+            system.control(client, payload, stats, at_us)
             return
         j = payload.find(b"~", i + 2)
         sender, n, sent_us = payload[i + 2:j].split(b":")
-        stats.receipt((int(sender), int(n)), int(sent_us), at_us)
+        system.received(client, payload)
+        key = (int(sender), int(n))
+        seen = client.extra.setdefault("seen", set())
+        if key not in seen:  # a message can come twice: by broadcast and by a sync
+            seen.add(key)
+            stats.receipt(key, int(sent_us), at_us)
 
     t_connect = time.perf_counter()
     clients, connect = await asyncio.wait_for(
@@ -491,7 +565,9 @@ async def run_load(args):
                     break
             t = now_us()
             body = f"hello from m{idx}, how is everyone? {MARK.decode()}{idx}:{n}:{t}~"
-            client.send_text(system.message(body, f"{idx}-{n}"))
+            text = system.message(body, f"{idx}-{n}")
+            client.send_text(text)
+            system.sent(client, f"{idx}-{n}", text)
             if stats.window[0] <= t < stats.window[1]:
                 sent_in_window[0] += 1
             n += 1
@@ -518,7 +594,8 @@ async def run_load(args):
     expected = sum(sent) * args.members  # refused messages included: the drain may not wait for them
     drain_start = time.perf_counter()
     def still_expected():
-        return expected - sum(stats.errors.get(code, 0) for code in REFUSALS) * args.members
+        refusals = sum(stats.errors.get(code, 0) for code in REFUSALS)
+        return expected - (refusals - stats.resent + stats.gave_up) * args.members
 
     while stats.received < still_expected() and time.perf_counter() - drain_start < args.drain:
         idle_s = (now_us() - stats.last_receipt) / 1e6
@@ -538,7 +615,8 @@ async def run_load(args):
                 unheard += 1
             elif got < args.members:
                 lost += args.members - got
-    refused = sum(stats.errors.get(code, 0) for code in REFUSALS)
+    refusals = sum(stats.errors.get(code, 0) for code in REFUSALS)
+    refused = refusals - stats.resent + stats.gave_up if stats.resent else refusals  # given up for good
     lost += max(0, unheard - refused) * args.members
     duplicates = sum(max(0, c - args.members) for c in stats.receipts.values())
     for c in clients:
@@ -560,6 +638,9 @@ async def run_load(args):
         "lost": lost,
         "lost_pct": round(100 * lost / expected, 2) if expected else None,
         "refused_messages": refused,
+        "resent_messages": stats.resent,
+        "syncs": stats.syncs,
+        "recovered_by_sync": stats.recovered,
         "duplicates": duplicates,
         "latency_ms": summarize_ms(stats.latencies),
         "server_cpu_s": round(cpu, 3),
@@ -637,7 +718,8 @@ def main(argv=None):
     p.add_argument("--warmup", type=float, default=2.0)
     p.add_argument("--duration", type=float, default=12.0, help="steady window, seconds")
     p.add_argument("--drain", type=float, default=20.0, help="longest wait for late receipts")
-    p.add_argument("--drain-idle", type=float, default=5.0, help="stop draining after this long without a receipt")
+    p.add_argument("--drain-idle", type=float, default=7.0,
+                   help="stop draining after this long without a receipt (chatsite ticks every 5 s)")
     p.add_argument("--idle", type=int, default=1000, help="idle mode: connections to open")
     p.add_argument("--settle", type=float, default=3.0)
     p.add_argument("--concurrency", type=int, default=8,

@@ -32,16 +32,18 @@ def load_table(rows):
     rows = [r for r in rows if r.get("mode") == "load"]
     lines = [
         "| offered/s | system | delivered/s | lost (%) | p50 ms | p90 ms | p99 ms | max ms | server CPU µs/delivery "
-        "| server core busy | others on server core | load-gen core busy | stored/sent | connect p50 ms |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| server core busy | others on server core | load-gen core busy | stored/sent | recovered by sync / resent "
+        "| connect p50 ms |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in sorted(rows, key=lambda r: (r["offered_per_s"], _key(r))):
         if r.get("failed"):
-            lines.append(f"| {_fmt(r['offered_per_s'])} | {r['system']} | failed: {r['failed'][-120:]!r} |" + " |" * 11)
+            lines.append(f"| {_fmt(r['offered_per_s'])} | {r['system']} | failed: {r['failed'][-120:]!r} |" + " |" * 12)
             continue
         lat = r["latency_ms"]
         stored = r.get("messages_stored")
         stored_s = "–" if stored is None else f"{stored:,}/{r['messages_sent']:,}"
+        recovered = "–" if "syncs" not in r or stored is None else f"{r['recovered_by_sync']:,} / {r['resent_messages']:,}"
         busy = r.get("server_cpu_util")
         lost = f"{r['lost']:,} ({r['lost_pct']:.1f})" if r.get("lost_pct") is not None else "–"
         c = r["connect"]
@@ -52,7 +54,8 @@ def load_table(rows):
             f"| {_fmt(r['offered_per_s'])} | {name} | {_fmt(r['delivered_per_s'])} | {lost} "
             f"| {_fmt(lat['p50'], 1)} | {_fmt(lat['p90'], 1)} | {_fmt(lat['p99'], 1)} | {_fmt(lat['max'], 1)} "
             f"| {_fmt(r['server_cpu_us_per_delivery'], 1)} | {_fmt(busy and busy * 100)} % "
-            f"| {_fmt((r.get('server_core_others') or 0) * 100)} % | {_fmt(r['loadgen_cpu_util'] * 100)} % | {stored_s} | {_fmt(r['connect']['flow_ms_p50'], 1)} |"
+            f"| {_fmt((r.get('server_core_others') or 0) * 100)} % | {_fmt(r['loadgen_cpu_util'] * 100)} % | {stored_s} | {recovered} "
+            f"| {_fmt(r['connect']['flow_ms_p50'], 1)} |"
         )
     return "\n".join(lines)
 
