@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
-ORDER = ["chatsite", "chatsite-lean", "chatsite-proto", "chatsite-redis", "chatsite-2w", "tutorial", "flask-socketio", "ws-relay"]
+ORDER = ["chatsite", "chatsite-lean", "chatsite-proto", "chatsite-proto-tick", "chatsite-redis", "chatsite-2w", "tutorial", "flask-socketio", "ws-relay"]
 
 
 def _fmt(value, digits=0):

@@ -180,6 +180,13 @@ SYSTEMS = {
         start=lambda s, core: _chatsite(s, core, {"DJANGO_SETTINGS_MODULE": "bench.prototype.settings"},
                                         serve_module="bench.prototype.serve"),
     ),
+    "chatsite-proto-tick": dict(
+        about="chatsite-proto with ticks sent through each socket's channel (proposed rooms/ticker.py change)",
+        client="chatsite", ports=1,
+        start=lambda s, core: _chatsite(s, core, {"DJANGO_SETTINGS_MODULE": "bench.prototype.settings",
+                                                  "BENCH_TICK_VIA_LAYER": "1"},
+                                        serve_module="bench.prototype.serve"),
+    ),
     "tutorial": dict(
         about="Channels tutorial ChatConsumer on daphne, in-memory layer",
         client="tutorial", ports=1,

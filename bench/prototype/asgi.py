@@ -1,4 +1,6 @@
 """chatsite.asgi with the session middleware that leaves `send` alone (the proposed asgi.py change)."""
+import os
+
 from channels.routing import ProtocolTypeRouter, URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
 from channels.sessions import CookieMiddleware, InstanceSessionWrapper, SessionMiddleware
@@ -30,3 +32,26 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+
+if os.environ.get("BENCH_TICK_VIA_LAYER") == "1":
+    # The proposed rooms/ticker.py change (system chatsite-proto-tick): ticks through the socket's
+    # own channel, behind the broadcasts already queued for it.
+    from channels.db import database_sync_to_async as db
+    from channels.exceptions import ChannelFull
+    from channels.layers import get_channel_layer
+
+    from rooms import broadcast, protocol, services, ticker
+
+    async def _tick_via_layer():
+        seqs = await db(services.room_seqs)(room_ids=set(ticker._sockets.values()))
+        texts = {room_id: protocol.dumps(protocol.tick(seq)) for room_id, seq in seqs.items()}
+        layer = get_channel_layer()
+        for consumer, room_id in list(ticker._sockets.items()):
+            if room_id in texts:
+                try:
+                    await layer.send(consumer.channel_name, {"type": broadcast.EVENT_TYPE, "texts": [texts[room_id]]})
+                except ChannelFull:
+                    pass
+
+    ticker._tick = _tick_via_layer
