@@ -129,6 +129,10 @@ class InMemoryChannelLayer(BaseChannelLayer):
         if now < self._next_sweep:
             return
         self._next_sweep = now + 60
+        # Queues of channels nobody reads any more (their consumer is gone) would stay forever.
+        for channel, queue in list(self.channels.items()):
+            if queue and queue[-1][0] < now and channel not in self.waiters:
+                del self.channels[channel]
         oldest = time.time() - self.group_expiry
         for group, members in list(self.groups.items()):
             for channel, joined in list(members.items()):

@@ -94,7 +94,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.send_frame(hello)
         if complaint:
             await self.send_frame(complaint)
-        ticker.register(self, self.room.id)
+        ticker.register(self, self.room)
 
     async def disconnect(self, code):
         if self.room is None:
