@@ -140,17 +140,13 @@ def _flush_redis():
 
 
 # name -> (description, how to start)
-def _chatsite(server, core, extra_env=None, workers=1, asgi="chatsite.asgi:application", serve_module=None):
-    """chatsite's production server on fresh SQLite; `asgi` only matters for plain daphne."""
+def _chatsite(server, core, extra_env=None, workers=1):
+    """chatsite's production server (python -m chatsite.serve: daphne plus its socket limits) on fresh SQLite."""
     env = _django_env(server.workdir, extra_env)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True, timeout=120)
-    # Production runs daphne through chatsite.serve (daphne plus chatsite's socket limits).
-    serve = ["-m", "chatsite.serve"] if (ROOT / "chatsite" / "serve.py").exists() else ["-m", "daphne"]
-    if serve_module:
-        serve = ["-m", serve_module]
     for i, port in enumerate(server.ports[:workers]):
-        cmd = [sys.executable, *serve, "-b", "127.0.0.1", "-p", str(port)]
-        _spawn(server, cmd + ([asgi] if serve[-1] == "daphne" else []), env, ROOT, core, f"daphne{i}")
+        cmd = [sys.executable, "-m", "chatsite.serve", "-b", "127.0.0.1", "-p", str(port)]
+        _spawn(server, cmd, env, ROOT, core, f"daphne{i}")
 
 
 SYSTEMS = {
@@ -168,24 +164,6 @@ SYSTEMS = {
         about="two chatsite daphne workers on the same core, channels-redis layer, members split between them",
         client="chatsite", ports=2, redis=True,
         start=lambda s, core: _chatsite(s, core, {"REDIS_URL": REDIS_URL, "REDIS_PREFIX": "bench"}, workers=2),
-    ),
-    "chatsite-lean": dict(
-        about="chatsite with the prototype in-memory layer chatsite/layers.py (bench/prototype/settings.py)",
-        client="chatsite", ports=1,
-        start=lambda s, core: _chatsite(s, core, {"DJANGO_SETTINGS_MODULE": "bench.prototype.settings"}),
-    ),
-    "chatsite-proto": dict(
-        about="chatsite-lean plus the session middleware and autobahn changes (bench/prototype/serve.py)",
-        client="chatsite", ports=1,
-        start=lambda s, core: _chatsite(s, core, {"DJANGO_SETTINGS_MODULE": "bench.prototype.settings"},
-                                        serve_module="bench.prototype.serve"),
-    ),
-    "chatsite-proto-tick": dict(
-        about="chatsite-proto with ticks sent through each socket's channel (proposed rooms/ticker.py change)",
-        client="chatsite", ports=1,
-        start=lambda s, core: _chatsite(s, core, {"DJANGO_SETTINGS_MODULE": "bench.prototype.settings",
-                                                  "BENCH_TICK_VIA_LAYER": "1"},
-                                        serve_module="bench.prototype.serve"),
     ),
     "tutorial": dict(
         about="Channels tutorial ChatConsumer on daphne, in-memory layer",

@@ -244,3 +244,18 @@ class RoomView:
     def messages(self):
         """The messages on screen, in the order they were placed."""
         return [self.shown[i] for i in self.order if i in self.shown]
+
+
+async def pair_across_workers(topology, browsers):
+    """Alice on worker 0 creates a room, Bob joins it on worker 1; both sockets open.
+
+    Returns (code, alice, bob, alice's socket, bob's socket).
+    """
+    one, two = topology.workers
+    alice, bob = browsers(one.url), browsers(two.url)
+    code = alice.enter(name="Alice")
+    bob.enter(name="Bob", action="join", code=code)
+    a = await alice.open(code)
+    b = await bob.open(code)
+    await a.expect("join", member__name="Bob")
+    return code, alice, bob, a, b

@@ -3,26 +3,14 @@ import asyncio
 
 import pytest
 
-from tests.integration.client import RoomView
+from tests.integration.client import RoomView, pair_across_workers
 from tests.integration.conftest import manage_shell
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis, pytest.mark.postgres]
 
 
-async def _pair(live, browsers):
-    """Alice on worker 0 creates a room, Bob joins it on worker 1; both sockets open."""
-    one, two = live.workers
-    alice, bob = browsers(one.url), browsers(two.url)
-    code = alice.enter(name="Alice")
-    bob.enter(name="Bob", action="join", code=code)
-    a = await alice.open(code)
-    b = await bob.open(code)
-    await a.expect("join", member__name="Bob")
-    return code, alice, bob, a, b
-
-
 async def test_a_message_sent_on_one_worker_reaches_a_socket_on_the_other(live, browsers):
-    code, alice, bob, a, b = await _pair(live, browsers)
+    code, alice, bob, a, b = await pair_across_workers(live, browsers)
 
     await a.send({"type": "message", "body": "hello from worker 0", "client_id": "a1"})
 
@@ -33,7 +21,7 @@ async def test_a_message_sent_on_one_worker_reaches_a_socket_on_the_other(live, 
 
 
 async def test_rename_typing_and_leave_cross_workers(live, browsers):
-    code, alice, bob, a, b = await _pair(live, browsers)
+    code, alice, bob, a, b = await pair_across_workers(live, browsers)
 
     await b.send({"type": "typing"})
     assert (await a.expect("typing"))["member"]["name"] == "Bob"
@@ -48,7 +36,7 @@ async def test_rename_typing_and_leave_cross_workers(live, browsers):
 
 
 async def test_a_deletion_from_a_third_process_reaches_both_workers(live, browsers):
-    code, alice, bob, a, b = await _pair(live, browsers)
+    code, alice, bob, a, b = await pair_across_workers(live, browsers)
     await a.send({"type": "message", "body": "regrettable", "client_id": "oops"})
     sent = await b.expect("message", client_id="oops")
 

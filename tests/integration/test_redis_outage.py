@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 from deploy import loopback
+from tests.integration.client import pair_across_workers
 from tests.integration.conftest import WORKER_ENV, manage_shell, require_redis_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis, pytest.mark.postgres]
@@ -49,19 +50,8 @@ def outage(flaky, request):
         print(flaky.logs(80))
 
 
-async def _pair(topology, browsers):
-    one, two = topology.workers
-    alice, bob = browsers(one.url), browsers(two.url)
-    code = alice.enter(name="Alice")
-    bob.enter(name="Bob", action="join", code=code)
-    a = await alice.open(code)
-    b = await bob.open(code)
-    await a.expect("join", member__name="Bob")
-    return code, alice, bob, a, b
-
-
 async def test_workers_and_open_sockets_outlive_a_redis_restart(outage, browsers):
-    code, alice, bob, a, b = await _pair(outage, browsers)
+    code, alice, bob, a, b = await pair_across_workers(outage, browsers)
 
     outage.redis_server.restart(down_for=1.0)
     await asyncio.sleep(2 * TICK)
@@ -73,7 +63,7 @@ async def test_workers_and_open_sockets_outlive_a_redis_restart(outage, browsers
 
 
 async def test_a_send_while_redis_is_down_is_answered_and_never_lost(outage, browsers):
-    code, alice, bob, a, b = await _pair(outage, browsers)
+    code, alice, bob, a, b = await pair_across_workers(outage, browsers)
     start_seq = a.hello["room"]["seq"]
 
     outage.redis_server.stop()
@@ -101,7 +91,7 @@ async def test_a_send_while_redis_is_down_is_answered_and_never_lost(outage, bro
 
 
 async def test_everything_stored_around_an_outage_is_delivered_through_after(outage, browsers):
-    code, alice, bob, a, b = await _pair(outage, browsers)
+    code, alice, bob, a, b = await pair_across_workers(outage, browsers)
     since = b.hello["room"]["seq"]
     await a.send({"type": "message", "body": "before", "client_id": "before"})
     await b.expect("message", client_id="before")
