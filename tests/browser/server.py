@@ -4,8 +4,6 @@ Ports 18300-18399 only; a fresh SQLite file per server; stop() and start() again
 port and file to restart it mid-conversation.
 """
 import os
-import random
-import socket
 import subprocess
 import sys
 import time
@@ -13,22 +11,15 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from tests import ports
+
 ROOT = Path(__file__).resolve().parents[2]
 PORTS = range(18300, 18400)
 START_TIMEOUT = 30
 
 
 def free_port():
-    ports = list(PORTS)
-    random.shuffle(ports)
-    for port in ports:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 18300-18399")
+    return ports.free_port(PORTS)
 
 
 class ChatServer:

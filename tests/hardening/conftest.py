@@ -12,7 +12,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from rooms import guards
+from tests import ports
 from tests.conftest import ORIGIN, Client, session_cookie_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,13 +21,6 @@ PORTS = range(18400, 18500)
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "soak: mixed traffic for SOAK_SECONDS (short by default)")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_guards():
-    guards.reset()
-    yield
-    guards.reset()
 
 
 @pytest.fixture(autouse=True)
@@ -109,14 +102,7 @@ def _checked(message):
 
 
 def free_port():
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 18400-18499")
+    return ports.free_port(PORTS)
 
 
 class Daphne:
