@@ -32,12 +32,15 @@ def _event(frames, renamed=None):
 
 
 async def _group_send(room_code, event):
-    # The layer is only the fast path: when it fails (Redis away), the change is already stored,
-    # ticks show clients the gap and `sync` fetches it. A failed publish must not fail the caller.
+    """True if the layer took the event. The layer is only the fast path: when it fails (Redis
+    away), the change is already stored, ticks show clients the gap and `sync` fetches it, so a
+    failed publish must not fail the caller."""
     try:
         await get_channel_layer().group_send(group_name(room_code), event)
+        return True
     except Exception:
         log.warning("publishing to room %s failed; clients will catch up through tick and sync", room_code, exc_info=True)
+        return False
 
 
 def publish_on_commit(room_code, frames, renamed=None):
@@ -53,5 +56,5 @@ async def publish(frames_by_room):
 
 
 async def publish_now(room_code, frame):
-    """Send a frame that the database does not keep (typing) straight away."""
-    await _group_send(room_code, _event(frame))
+    """Send a frame that the database does not keep (typing, tick) straight away; True if sent."""
+    return await _group_send(room_code, _event(frame))

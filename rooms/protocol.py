@@ -191,8 +191,11 @@ def sync(seq, changes, has_more):
     return {"type": "sync", "seq": seq, "messages": changes, "has_more": has_more}
 
 
-def tick(seq):
-    return {"type": "tick", "seq": seq}
+def tick(seq, delayed=False):
+    frame = {"type": "tick", "seq": seq}
+    if delayed:
+        frame["delayed"] = True  # the channel layer is failing: live frames are not getting through
+    return frame
 
 
 def error(code, detail, client_id=None):

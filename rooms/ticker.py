@@ -60,4 +60,14 @@ async def _tick():
     codes = {room.id: room.code for room in _sockets.values()}
     seqs = await db(services.room_seqs)(room_ids=set(codes))
     for room_id, seq in seqs.items():
-        await broadcast.publish_now(codes[room_id], protocol.tick(seq))
+        if not await broadcast.publish_now(codes[room_id], protocol.tick(seq)):
+            await _tick_directly(room_id, seq)
+
+
+async def _tick_directly(room_id, seq):
+    """The layer is down: tell this worker's sockets themselves, flagged `delayed`, so pages show
+    that live updates are late and keep up by syncing from the database every tick."""
+    text = protocol.dumps(protocol.tick(seq, delayed=True))
+    for consumer, room in list(_sockets.items()):
+        if room.id == room_id:
+            await consumer.send(text_data=text)

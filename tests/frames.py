@@ -58,7 +58,8 @@ def assert_valid_frame(frame):
         assert set(frame) == {"type", "seq", "messages", "has_more"}, frame
         _check_list(frame)
     elif kind == "tick":
-        assert set(frame) == {"type", "seq"} and isinstance(frame["seq"], int), frame
+        assert set(frame) - {"delayed"} == {"type", "seq"} and isinstance(frame["seq"], int), frame
+        assert frame.get("delayed", True) is True, frame
     elif kind == "error":
         assert set(frame) - {"client_id"} == {"type", "code", "detail"}, frame
         assert isinstance(frame["code"], str) and isinstance(frame["detail"], str)

@@ -125,3 +125,24 @@ async def test_a_tick_carries_the_room_seq_so_a_dropped_broadcast_is_noticed(con
         if frame["type"] == "tick" and frame["seq"] >= stored["seq"]:
             break
     assert frame["seq"] == stored["seq"]
+
+
+async def test_while_the_layer_fails_ticks_come_straight_from_the_worker_flagged_delayed(
+    connect, room, alice, settings, monkeypatch
+):
+    from channels.layers import get_channel_layer
+
+    settings.CHAT_TICK_SECONDS = 0.1
+    a = await connect(room.code, alice)
+
+    async def layer_down(group, message):
+        raise ConnectionError("Redis is away")
+
+    monkeypatch.setattr(get_channel_layer(), "group_send", layer_down)
+    await a.send({"type": "message", "body": "stored anyway", "client_id": "while-down"})
+    tick = await a.receive_type("tick")
+    assert tick == {"type": "tick", "seq": 1, "delayed": True}
+    await a.send({"type": "sync", "after": 0})
+    assert [m["client_id"] for m in (await a.receive_type("sync"))["messages"]] == ["while-down"]
+    monkeypatch.undo()
+    assert await a.receive_type("tick") == {"type": "tick", "seq": 1}

@@ -16,6 +16,7 @@ const STATUS = {
   reconnecting: "Reconnecting…",
   back: "Back online",
   gone: "This room no longer exists",
+  delayed: "Live updates delayed",
 };
 
 /**
@@ -138,6 +139,10 @@ export function openRoomSocket({ path, seq, status, onChange, onHello, onFrame }
         break;
       case "tick":
         sawTick = true;
+        // `delayed`: the server cannot pass live frames on (its channel layer is down); each tick
+        // still brings the seq, so the page keeps up by syncing until the ticks are normal again.
+        if (frame.delayed) show("delayed");
+        else if (status.dataset.state === "delayed") show("online");
         if (frame.seq > lastSeq) requestSync();
         break;
       case "error":

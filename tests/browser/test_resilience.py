@@ -226,3 +226,13 @@ def test_a_message_the_server_refuses_for_good_leaves_the_pending_list_and_retur
     alice.say("accepted text")
     bob.expect_message("accepted text")
     bob.expect_bodies(["accepted text"])
+
+
+def test_the_status_says_when_live_updates_are_delayed_and_when_they_are_back(tapped_pair):
+    alice, bob, tap = tapped_pair
+    status = alice.page.locator("#status")
+    expect(status).to_have_text("Online")
+    tap.send_to_page({"type": "tick", "seq": 0, "delayed": True})
+    expect(status).to_have_text("Live updates delayed")
+    tap.send_to_page({"type": "tick", "seq": 0})
+    expect(status).to_have_text("Online")
