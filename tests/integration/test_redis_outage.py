@@ -158,3 +158,25 @@ async def _caught_up(socket, seen, client_id, timeout=None, errors_too=False):
                     return change
             seen = frame["seq"]
     raise AssertionError(f"{client_id} not delivered within {timeout} s (by broadcast or tick + sync)")
+
+
+async def test_while_redis_is_down_pages_hear_that_updates_are_delayed_and_keep_up_by_sync(outage, browsers):
+    code, alice, bob, a, b = await pair_across_workers(outage, browsers)
+    since = b.hello["room"]["seq"]
+    outage.redis_server.stop()
+    try:
+        await a.expect("tick", delayed=True, timeout=20 * TICK)
+        await b.expect("tick", delayed=True, timeout=20 * TICK)
+        await a.send({"type": "message", "body": "said during the outage", "client_id": "during"})
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while True:  # what the page does on each delayed tick: sync from the database
+            await b.send({"type": "sync", "after": since})
+            synced = await b.expect("sync", timeout=10)
+            if "during" in [m.get("client_id") for m in synced["messages"]]:
+                break
+            assert loop.time() < deadline, "the message sent during the outage never reached the other worker's socket"
+            await asyncio.sleep(TICK)
+    finally:
+        outage.redis_server.start()
+    assert (a.close_code, b.close_code) == (None, None)
