@@ -21,7 +21,8 @@ def _identity_for_scope(scope):
     session = scope.get("session")
     if session is not None and session.session_key:
         identity = services.identity_for_session(session=session)
-        session.save()
+        if session.modified:  # only when a new identity was just attached to the session
+            session.save()
         return identity
     return services.identity_create()
 

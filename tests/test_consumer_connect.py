@@ -146,3 +146,24 @@ async def test_while_the_layer_fails_ticks_come_straight_from_the_worker_flagged
     assert [m["client_id"] for m in (await a.receive_type("sync"))["messages"]] == ["while-down"]
     monkeypatch.undo()
     assert await a.receive_type("tick") == {"type": "tick", "seq": 1}
+
+
+async def test_a_session_without_an_identity_keeps_the_one_its_first_socket_got(transactional_db):
+    from channels.testing import WebsocketCommunicator
+    from django.conf import settings as django_settings
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from chatsite.asgi import application
+    from tests.conftest import ORIGIN
+
+    room = await db(services.room_create)()
+    store = SessionStore()
+    await db(store.create)()
+    cookie = (b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={store.session_key}".encode())
+    seen = []
+    for _ in range(2):
+        socket = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=[ORIGIN, cookie])
+        assert (await socket.connect(timeout=3))[0]
+        seen.append((await socket.receive_json_from(timeout=2))["you"]["id"])
+        await socket.disconnect(timeout=3)
+    assert seen[0] == seen[1]
