@@ -1,6 +1,7 @@
 """The room socket: protocol in, one service or selector call, protocol out."""
 import asyncio
 import logging
+import uuid
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
@@ -9,7 +10,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
-from rooms import broadcast, protocol, selectors, services, ticker, writer
+from rooms import fanout, protocol, selectors, services, ticker, writer
 from rooms.errors import ChatError
 from rooms.ratelimit import SlidingWindow, parse_rate
 
@@ -41,9 +42,16 @@ def _after_from_query(scope):
 
 
 class RoomConsumer(AsyncWebsocketConsumer):
-    """One browser tab in one room."""
+    """One browser tab in one room.
 
+    It hears its room through this worker's fan-out (rooms/fanout.py), which writes a room's
+    frames to every socket here at once, so it has no channel-layer channel of its own.
+    """
+
+    channel_layer_alias = None  # no per-socket channel: see the class docstring
     room = None
+    channel_name = None  # set on join: names the socket's presence row
+    frames = None  # the server's direct frame writer (chatsite.serve), else None: ASGI send
 
     async def __call__(self, scope, receive, send):
         try:
@@ -55,7 +63,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             # for it. (Both are no-ops after a normal disconnect().)
             ticker.unregister(self)
             if self.room is not None:
-                await self.channel_layer.group_discard(broadcast.group_name(self.room.code), self.channel_name)
+                await fanout.current().leave(self.room.code, self)
 
     async def dispatch(self, message):
         # channels 4.3 hops to the database thread (aclose_old_connections) before every handler;
@@ -87,21 +95,26 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.limits = SlidingWindow(parse_rate(settings.CHAT_RATE_LIMIT))
         self.typing_limits = SlidingWindow(parse_rate(settings.CHAT_TYPING_RATE_LIMIT))
         after, complaint = _after_from_query(self.scope)
-        # Join the group before reading the snapshot, so no change falls between the two.
-        await self.channel_layer.group_add(broadcast.group_name(self.room.code), self.channel_name)
+        # A name for this socket's presence row, unique across workers.
+        self.channel_name = f"socket.{uuid.uuid4().hex}"
+        # Join the fan-out before reading the snapshot, so no change falls between the two;
+        # what the room says meanwhile waits until the hello is out.
+        await fanout.current().join(self.room.code, self)
         await db(services.presence_connect)(room=self.room, identity=self.identity, channel_name=self.channel_name)
         hello = await db(services.room_hello)(room=self.room, identity=self.identity, after=after)
         await self.accept()
         await self.send_frame(hello)
         if complaint:
             await self.send_frame(complaint)
+        self.frames = self.scope.get("extensions", {}).get(fanout.FRAMES_EXTENSION)
+        await fanout.current().opened(self)
         ticker.register(self, self.room)
 
     async def disconnect(self, code):
         if self.room is None:
             return
         ticker.unregister(self)
-        await self.channel_layer.group_discard(broadcast.group_name(self.room.code), self.channel_name)
+        await fanout.current().leave(self.room.code, self)
         await db(services.presence_closing)(channel_name=self.channel_name)
         # Wait before announcing a leave: a refresh reconnects within the grace and is no leave.
         await asyncio.sleep(settings.CHAT_LEAVE_GRACE)
@@ -159,11 +172,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
         seq, changes, has_more = await db(selectors.changes_after)(self.room, after)
         return protocol.sync(seq, changes, has_more)
 
-    # ---- channel-layer events ----
+    # ---- the room's frames, from the fan-out ----
 
-    async def room_event(self, event):
-        renamed = event.get("renamed")
-        if renamed and renamed["id"] == self.identity.public_id:
-            self.identity.name = renamed["name"]
-        for text in event["texts"]:
+    async def send_texts(self, texts):
+        for text in texts:
             await self.send(text_data=text)
+
+    def heard_rename(self, renamed):
+        if renamed["id"] == self.identity.public_id:  # another tab of this identity renamed it
+            self.identity.name = renamed["name"]

@@ -2,10 +2,10 @@
 
 `tick` carries each room's latest seq to the sockets open in it, so a client whose broadcast was
 dropped (full channel, Redis blip) sees the gap and syncs without reconnecting. It travels
-through the room's group like any broadcast, so it queues behind the frames already on their way
-to each socket: a server that is only behind shows no false gap (written straight to the
-sockets, ticks overtook the queue and made every client sync every round, measured at 10,000
-deliveries/s as 40 % more CPU per delivery). One group_send per room, not per socket.
+through the fan-out like any broadcast, so it reaches each socket behind the frames sent before
+it: a server that is only behind shows no false gap (ticks that overtook a queue of broadcasts
+made every client sync every round, measured at 10,000 deliveries/s as 40 % more CPU per
+delivery). Each worker ticks its own sockets and gives the layer one tick per room for the others.
 The heartbeat refreshes this worker's presence rows in one UPDATE, and every worker sweeps rows
 that nobody refreshed: the members of a killed worker leave within CHAT_PRESENCE_TIMEOUT.
 """
@@ -16,7 +16,7 @@ import time
 from channels.db import database_sync_to_async as db
 from django.conf import settings
 
-from rooms import broadcast, protocol, services
+from rooms import fanout, protocol, services
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +59,11 @@ async def _run():
 async def _tick():
     codes = {room.id: room.code for room in _sockets.values()}
     seqs = await db(services.room_seqs)(room_ids=set(codes))
+    here = fanout.current()
     for room_id, seq in seqs.items():
-        if not await broadcast.publish_now(codes[room_id], protocol.tick(seq)):
-            await _tick_directly(room_id, seq)
-
-
-async def _tick_directly(room_id, seq):
-    """The layer is down: tell this worker's sockets themselves, flagged `delayed`, so pages show
-    that live updates are late and keep up by syncing from the database every tick."""
-    text = protocol.dumps(protocol.tick(seq, delayed=True))
-    for consumer, room in list(_sockets.items()):
-        if room.id == room_id:
-            await consumer.send(text_data=text)
+        text = protocol.dumps(protocol.tick(seq))
+        if not await here.send_to_workers(codes[room_id], [text]):
+            # The layer is down: the sockets here hear the tick flagged `delayed`, so pages show
+            # that updates from other workers are late and keep up by syncing every tick.
+            text = protocol.dumps(protocol.tick(seq, delayed=True))
+        await here.deliver(codes[room_id], [text])

@@ -127,7 +127,7 @@ async def test_a_tick_carries_the_room_seq_so_a_dropped_broadcast_is_noticed(con
     assert frame["seq"] == stored["seq"]
 
 
-async def test_while_the_layer_fails_ticks_come_straight_from_the_worker_flagged_delayed(
+async def test_while_the_layer_fails_the_worker_still_delivers_to_its_own_sockets_and_flags_ticks_delayed(
     connect, room, alice, settings, monkeypatch
 ):
     from channels.layers import get_channel_layer
@@ -140,6 +140,7 @@ async def test_while_the_layer_fails_ticks_come_straight_from_the_worker_flagged
 
     monkeypatch.setattr(get_channel_layer(), "group_send", layer_down)
     await a.send({"type": "message", "body": "stored anyway", "client_id": "while-down"})
+    assert (await a.receive_type("message"))["client_id"] == "while-down"  # same worker: no layer needed
     tick = await a.receive_type("tick")
     assert tick == {"type": "tick", "seq": 1, "delayed": True}
     await a.send({"type": "sync", "after": 0})
