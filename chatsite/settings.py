@@ -73,6 +73,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Keep the connection. With Django's default (0) every database_sync_to_async call closed
+    # it, and closing the last connection to a WAL database checkpoints, fsyncs and deletes the
+    # WAL file: measured at 2,000 deliveries/s, most of the server's CPU per stored message.
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 600)
     # One test database file per process, so parallel runs on one machine never share one.
     DATABASES["default"]["TEST"] = {"NAME": env_str("SQLITE_TEST_NAME", str(VAR_DIR / f"test-{os.getpid()}.sqlite3"))}
 else:
