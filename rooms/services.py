@@ -158,7 +158,8 @@ def messages_send(*, requests):
 
 
 def _stored_by_client_id(requests):
-    keyed = [r for r in requests if r.client_id is not None]
+    taken = store.client_ids_taken({(r.author.id, r.client_id) for r in requests if r.client_id is not None})
+    keyed = [r for r in requests if (r.author.id, r.client_id) in taken]
     if not keyed:
         return {}
     rows = Message.objects.filter(

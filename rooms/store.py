@@ -41,3 +41,23 @@ def insert_messages(rows):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return dict(cursor.fetchall())
+
+
+def client_ids_taken(pairs):
+    """Which of these (author_id, client_id) pairs are already stored: one indexed query, no rows built.
+
+    Every message carries a client_id, so every batch asks this; a resend (the only case with an
+    answer) is rare, and only then does the caller load the stored rows.
+    """
+    if not pairs:
+        return set()
+    authors = sorted({author for author, _ in pairs})
+    client_ids = sorted({client_id for _, client_id in pairs})
+    sql = (
+        f"SELECT author_id, client_id FROM {_table(Message)} "
+        f"WHERE client_id IS NOT NULL AND client_id IN ({', '.join(['%s'] * len(client_ids))}) "
+        f"AND author_id IN ({', '.join(['%s'] * len(authors))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, client_ids + authors)
+        return {(author, client_id) for author, client_id in cursor.fetchall()} & set(pairs)
