@@ -104,6 +104,7 @@ class WSClient(asyncio.Protocol):
         self.writable.set()
         self.frag, self.frag_op = None, 0
         self.closed = False
+        self.close_code = None  # the status code of the server's close frame, once one came
         self.extra = {}
 
     def connection_made(self, transport):
@@ -171,6 +172,7 @@ class WSClient(asyncio.Protocol):
             elif opcode == 9:
                 self.send_frame(10, payload)
             elif opcode == 8:
+                self.close_code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
                 self.closed = True
                 self.on_close(self)
                 self.transport.close()
@@ -479,6 +481,7 @@ async def open_members(system, args, stats, rooms, members, on_frame, page=True)
                     headers["Cookie"] = browser.cookie_header()
                 client = await ws_connect(args.host, port, path, headers, on_frame, on_close)
                 client.extra["idx"] = idx
+                client.extra["room_code"] = code
                 if system.ready_on_upgrade:
                     client.ready.set_result(True)
                 await asyncio.wait_for(client.ready, 30)
@@ -509,7 +512,10 @@ def _r(value, digits=2):
     return None if value is None else round(value, digits)
 
 
-async def run_load(args):
+async def run_load(args, during=None):
+    """The load run. `during`, if given, is a coroutine function started with the senders (before
+    the warm-up) as during(system, clients, steady_start, steady_end), perf_counter times; what it
+    returns goes to the result as "during" (bench.flood adds its flooding member this way)."""
     system = SYSTEMS[args.system](args.host, args.ports)
     stats = Stats(args.members)
     mark = MARK
@@ -576,6 +582,7 @@ async def run_load(args):
 
     cpu_pids = procstat.tree(args.server_pids)
     tasks = [asyncio.create_task(sender(i, c)) for i, c in enumerate(clients) if c is not None]
+    side = asyncio.create_task(during(system, clients, steady_start, steady_end)) if during else None
 
     await asyncio.sleep(max(0, steady_start - time.perf_counter()))
     if args.steady_file:
@@ -589,6 +596,7 @@ async def run_load(args):
     extra_cpu1 = procstat.cpu_seconds(args.extra_pids) if args.extra_pids else 0.0
     rss_kb = procstat.rss_kb(procstat.tree(args.server_pids))
     await asyncio.gather(*tasks, return_exceptions=True)
+    during_result = await side if side is not None else None
 
     # Drain: wait until every expected receipt arrived, or nothing arrived for a while.
     expected = sum(sent) * args.members  # refused messages included: the drain may not wait for them
@@ -627,7 +635,7 @@ async def run_load(args):
     delivered = stats.in_window
     cpu = cpu1 - cpu0
     own_cpu = (own1.user + own1.system) - (own0.user + own0.system)
-    return {
+    result = {
         "mode": "load",
         "offered_per_s": offered,
         "sent_per_s": round(sent_in_window[0] * args.members / args.duration, 1),
@@ -659,6 +667,9 @@ async def run_load(args):
         "drain_s": round(drain_s, 2),
         "connect": connect,
     }
+    if side is not None:
+        result["during"] = during_result
+    return result
 
 
 def _others(before, after, own_cpu_s):
