@@ -149,6 +149,14 @@ def _chatsite(server, core, extra_env=None, workers=1):
         _spawn(server, cmd, env, ROOT, core, f"daphne{i}")
 
 
+def _chatsite_uvicorn(server, core):
+    """The same application on uvicorn (uvloop, httptools, websockets, no compression)."""
+    env = _django_env(server.workdir)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True, timeout=120)
+    cmd = [sys.executable, "-m", "chatsite.serve_uvicorn", "--host", "127.0.0.1", "--port", str(server.ports[0])]
+    _spawn(server, cmd, env, ROOT, core, "uvicorn")
+
+
 SYSTEMS = {
     "chatsite": dict(
         about="chatsite on daphne, in-memory channel layer, SQLite",
@@ -164,6 +172,11 @@ SYSTEMS = {
         about="two chatsite daphne workers on the same core, channels-redis layer, members split between them",
         client="chatsite", ports=2, redis=True,
         start=lambda s, core: _chatsite(s, core, {"REDIS_URL": REDIS_URL, "REDIS_PREFIX": "bench"}, workers=2),
+    ),
+    "chatsite-uvicorn": dict(
+        about="chatsite on uvicorn (uvloop, httptools, websockets), in-memory channel layer, SQLite",
+        client="chatsite", ports=1, module="uvicorn",
+        start=lambda s, core: _chatsite_uvicorn(s, core),
     ),
     "tutorial": dict(
         about="Channels tutorial ChatConsumer on daphne, in-memory layer",

@@ -27,7 +27,8 @@ from daphne.cli import CommandLineInterface
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import tcp
-from autobahn.websocket.protocol import PreparedMessage
+
+from chatsite.frames import text_frames
 
 log = logging.getLogger("rooms.guards")
 
@@ -106,10 +107,7 @@ class LimitedWebSocketProtocol(WebSocketProtocol):
             return
         super().serverSend(content, binary)
 
-    @staticmethod
-    def prepare_frames(texts):
-        """The wire bytes of `texts` as unmasked, uncompressed server text frames."""
-        return b"".join(PreparedMessage(text.encode(), False, False, True).payloadHybi for text in texts)
+    prepare_frames = staticmethod(text_frames)
 
     def write_frames(self, data):
         """Write bytes from prepare_frames, if the socket is open and its client keeps reading."""

@@ -7,9 +7,11 @@ once and writes the same bytes to every socket spent ~20 µs (docs/benchmarks.md
 
 - each worker keeps, per room, the sockets open on it (a socket joins before its `hello` is
   read, so nothing falls between the snapshot and the live frames, and leaves when it closes);
-- a room's frames are framed once per worker and the same bytes go to each socket the server
-  lets us write to directly (chatsite.serve's `chatsite.frames` ASGI extension); sockets on any
-  other server (runserver, the test communicator) get the same texts through ASGI `send`;
+- a room's frames are framed once per worker (chatsite/frames.py) and the same bytes go to each
+  socket the server lets us write to directly: chatsite.serve and chatsite.serve_uvicorn give
+  each socket the ASGI extension `chatsite.frames` (`prepare_frames`, `write_frames`, with the
+  send-buffer bound); sockets on any other server (runserver, the test communicator) get the
+  same texts through ASGI `send`;
 - the channel layer carries a room's frames once per worker, not once per socket: each worker
   has one channel, in the groups of the rooms it has sockets in, and skips what it sent itself.
   A layer failure does not stop delivery on this worker; the caller hears False and the

@@ -105,10 +105,17 @@ def free_port():
     return ports.free_port(PORTS)
 
 
-class Daphne:
-    """python -m chatsite.serve on a loopback port, with its own SQLite database."""
+SERVER_COMMANDS = {
+    "chatsite.serve": lambda port: ["-m", "chatsite.serve", "-b", "127.0.0.1", "-p", str(port)],
+    "chatsite.serve_uvicorn": lambda port: ["-m", "chatsite.serve_uvicorn", "--host", "127.0.0.1", "--port", str(port)],
+}
 
-    def __init__(self, tmp, **env):
+
+class Daphne:
+    """python -m chatsite.serve (or another of SERVER_COMMANDS) on a loopback port, with its own SQLite database."""
+
+    def __init__(self, tmp, server="chatsite.serve", **env):
+        self.command = SERVER_COMMANDS[server]
         self.port = free_port()
         self.log_path = tmp / "daphne.log"
         self.env = {
@@ -124,7 +131,7 @@ class Daphne:
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=self.env, check=True)
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "chatsite.serve", "-b", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, *self.command(self.port)],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
@@ -161,6 +168,24 @@ class Daphne:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
         return 0
+
+
+LIMITS_UNDER_TEST = dict(
+    CHAT_RATE_LIMIT="off",
+    CHAT_FLOOD_LIMIT="off",
+    CHAT_WS_PER_ADDRESS="0",
+    CHAT_MESSAGE_MAX_LENGTH="30000",
+    CHAT_SEND_BUFFER_BYTES=str(256 * 1024),
+    CHAT_LEAVE_GRACE="0.1",
+)
+
+
+@pytest.fixture(scope="module", params=sorted(SERVER_COMMANDS))
+def any_server(request, tmp_path_factory):
+    """Each production server command in turn: the socket limits must hold on both."""
+    server = Daphne(tmp_path_factory.mktemp("server"), server=request.param, **LIMITS_UNDER_TEST).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")

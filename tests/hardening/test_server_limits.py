@@ -1,5 +1,5 @@
-"""Limits only the real server can enforce (python -m chatsite.serve): frame size on the header,
-invalid UTF-8, and a client that stops reading."""
+"""Limits only the real server can enforce (python -m chatsite.serve, and chatsite.serve_uvicorn):
+frame size on the header, invalid UTF-8, and a client that stops reading."""
 import json
 import time
 
@@ -13,56 +13,56 @@ LIMIT = 64 * 1024
 LOBBY = "/ws/rooms/LOBBY/"
 
 
-def joined(daphne, path=LOBBY, **options):
-    ws = RawSocket(daphne.port, path, **options)
+def joined(any_server, path=LOBBY, **options):
+    ws = RawSocket(any_server.port, path, **options)
     assert ws.status == 101
     assert ws.receive_json()["type"] == "hello"
     return ws
 
 
 @pytest.mark.parametrize("announced", [LIMIT + 1, 100 * 1024 * 1024])
-def test_a_frame_announced_over_the_limit_is_closed_with_1009_before_its_payload_arrives(daphne, announced):
-    ws = joined(daphne)
+def test_a_frame_announced_over_the_limit_is_closed_with_1009_before_its_payload_arrives(any_server, announced):
+    ws = joined(any_server)
     ws.send_frame(TEXT, b'{"type":"message","body":"' + b"x" * 1000, announce=announced)
     started = time.monotonic()
     assert ws.close_code() == 1009
     assert time.monotonic() - started < 2
 
 
-def test_a_message_split_into_small_fragments_is_refused_once_it_passes_the_limit(daphne):
-    ws = joined(daphne)
+def test_a_message_split_into_small_fragments_is_refused_once_it_passes_the_limit(any_server):
+    ws = joined(any_server)
     ws.send_frame(TEXT, b"[" * (LIMIT // 2), fin=False)
     # Announce a second fragment that would cross the limit, and send none of it.
     ws.send_frame(CONTINUATION, b"", fin=False, announce=LIMIT)
     assert ws.close_code() == 1009
 
 
-def test_a_frame_just_under_the_limit_gets_an_error_frame_not_a_close(daphne):
-    ws = joined(daphne)
+def test_a_frame_just_under_the_limit_gets_an_error_frame_not_a_close(any_server):
+    ws = joined(any_server)
     ws.send_frame(TEXT, json.dumps({"type": "message", "body": "x" * (LIMIT - 100)}).encode())
     assert ws.receive_type("error")["code"] == "message_too_long"
     ws.send_json({"type": "message", "body": "still here", "client_id": "under-limit"})
     assert ws.receive_type("message")["body"] == "still here"
 
 
-def test_invalid_utf8_closes_with_1007_and_the_server_keeps_serving(daphne):
-    ws = joined(daphne)
+def test_invalid_utf8_closes_with_1007_and_the_server_keeps_serving(any_server):
+    ws = joined(any_server)
     ws.send_frame(TEXT, b'{"type":"message","body":"\xff\xfe"}')
     assert ws.close_code() == 1007
-    joined(daphne).close()
+    joined(any_server).close()
 
 
-def test_a_binary_frame_gets_an_error_frame_and_the_socket_stays_usable(daphne):
-    ws = joined(daphne)
+def test_a_binary_frame_gets_an_error_frame_and_the_socket_stays_usable(any_server):
+    ws = joined(any_server)
     ws.send_frame(BINARY, b"\x00\x01\x02")
     assert ws.receive_type("error")["code"] == "binary_unsupported"
     ws.send_json({"type": "sync", "after": 0})
     assert ws.receive_type("sync")["type"] == "sync"
 
 
-def test_frames_from_the_server_may_exceed_the_input_limit_and_daphnes_1_mib_default(daphne):
-    # Plain daphne limits outgoing messages to 1 MiB too: a full sync frame would kill the socket.
-    ws = joined(daphne)
+def test_frames_from_the_server_may_exceed_the_input_limit_and_daphnes_1_mib_default(any_server):
+    # Plain any_server limits outgoing messages to 1 MiB too: a full sync frame would kill the socket.
+    ws = joined(any_server)
     for n in range(40):
         ws.send_json({"type": "message", "body": "y" * 30000, "client_id": f"big-{n}"})
         ws.receive_type("message")
@@ -74,11 +74,11 @@ def test_frames_from_the_server_may_exceed_the_input_limit_and_daphnes_1_mib_def
     assert len(payload) > 1024 * 1024
 
 
-def test_a_client_that_stops_reading_is_dropped_and_the_room_carries_on(daphne):
-    room = f"/ws/rooms/{daphne.new_room()}/"
-    stalled = joined(daphne, room, rcvbuf=4096)
-    sender = joined(daphne, room)
-    rss_before = daphne.rss_bytes()
+def test_a_client_that_stops_reading_is_dropped_and_the_room_carries_on(any_server):
+    room = f"/ws/rooms/{any_server.new_room()}/"
+    stalled = joined(any_server, room, rcvbuf=4096)
+    sender = joined(any_server, room)
+    rss_before = any_server.rss_bytes()
     body = "z" * 30000
     # ~6 MB: more than the kernel buffers between the server and the stalled socket hold.
     for n in range(200):
@@ -97,5 +97,5 @@ def test_a_client_that_stops_reading_is_dropped_and_the_room_carries_on(daphne):
     except ConnectionResetError:
         pass
     assert received < 200 * len(body), "the stalled client got everything: it was never dropped"
-    assert "stopped reading" in daphne.log_text()
-    assert daphne.rss_bytes() - rss_before < 64 * 1024 * 1024
+    assert "stopped reading" in any_server.log_text()
+    assert any_server.rss_bytes() - rss_before < 64 * 1024 * 1024
