@@ -1,6 +1,7 @@
-"""Abuse guards in front of the chat: per-address socket and room-code-guess limits, per-socket
-frame size and flood limits. Settings CHAT_WS_PER_ADDRESS, CHAT_CODE_GUESS_LIMIT,
-CHAT_FRAME_MAX_BYTES and CHAT_FLOOD_LIMIT; all are documented in docs/protocol.md.
+"""Abuse guards in front of the chat: per-address socket, room-code-guess and flood-strike
+limits, per-socket frame size and flood limits. Settings CHAT_WS_PER_ADDRESS,
+CHAT_CODE_GUESS_LIMIT, CHAT_FLOOD_STRIKES, CHAT_FRAME_MAX_BYTES and CHAT_FLOOD_LIMIT; all are
+documented in docs/protocol.md.
 
 An address is scope["client"] (REMOTE_ADDR for views). Behind a reverse proxy run daphne with
 --proxy-headers, or every visitor shares the proxy's address. A socket without an address (a
@@ -74,12 +75,24 @@ class KeyedWindow:
 
 
 class Guards:
-    """The process-wide state: open sockets per address and room-code misses per address."""
+    """The process-wide state per address: open sockets, room-code misses, closes for flooding."""
 
-    def __init__(self, code_guess_rate):
+    def __init__(self, code_guess_rate, flood_strike_rate=None):
         self.code_guess_rate = code_guess_rate
         self.code_misses = KeyedWindow(code_guess_rate)
+        self.flood_strike_rate = flood_strike_rate
+        self.flood_strikes = KeyedWindow(flood_strike_rate)
         self.open_sockets = {}
+
+    def flood_strike(self, address):
+        """A socket of `address` was closed for flooding. Reconnecting would give it fresh
+        per-socket limits, so past CHAT_FLOOD_STRIKES its new sockets are refused for a while."""
+        if address is None:
+            return
+        if self.flood_strikes.add(address):
+            count, seconds = self.flood_strike_rate
+            log.warning("flooding again and again: %s had %d sockets closed for flooding in %g s; "
+                        "new sockets refused for a while", address, count, seconds)
 
     def code_miss(self, address, code, via):
         if address is None:
@@ -111,8 +124,9 @@ def guards():
     """The shared Guards, rebuilt when the configured guess rate changes (tests change settings)."""
     global _guards
     rate = parse_rate(settings.CHAT_CODE_GUESS_LIMIT)
-    if _guards is None or _guards.code_guess_rate != rate:
-        _guards = Guards(rate)
+    strikes = parse_rate(settings.CHAT_FLOOD_STRIKES)
+    if _guards is None or _guards.code_guess_rate != rate or _guards.flood_strike_rate != strikes:
+        _guards = Guards(rate, strikes)
     return _guards
 
 
@@ -167,6 +181,9 @@ class WebSocketGuard:
         wait = shared.code_retry_after(address)
         if wait:
             return f"Too many wrong room codes from your address; try again in {wait:.0f} s."
+        wait = shared.flood_strikes.retry_after(address)
+        if wait:
+            return f"Too many connections from your address were closed for flooding; try again in {wait:.0f} s."
         if shared.open_sockets.get(address, 0) >= settings.CHAT_WS_PER_ADDRESS > 0:
             log.info("socket refused: %s already has %d open", address, shared.open_sockets[address])
             return f"Too many open connections from your address (at most {settings.CHAT_WS_PER_ADDRESS})."
@@ -205,6 +222,7 @@ class _GuardedSocket:
             return await self._close(protocol.FRAME_TOO_LARGE, detail, CLOSE_MESSAGE_TOO_BIG)
         if not self.frames.allow():
             log.warning("socket closed for flooding: %s sent more than %s frames", self.address, settings.CHAT_FLOOD_LIMIT)
+            self.shared.flood_strike(self.address)
             return await self._close(protocol.RATE_LIMITED, "Far too many frames; closing this connection.", CLOSE_RATE_LIMITED)
         return message
 

@@ -87,6 +87,26 @@ async def test_a_flooding_socket_is_throttled_then_closed_while_the_room_hears_o
     assert len(stored) <= 20  # CHAT_RATE_LIMIT: the rest were refused, not stored
 
 
+async def test_an_address_whose_sockets_keep_getting_closed_for_flooding_is_refused_new_ones_for_a_while(
+    open_socket, room, bob, settings, caplog
+):
+    # Reconnecting would otherwise give a flooder a fresh set of per-socket limits every time.
+    settings.CHAT_FLOOD_LIMIT = "10/10"
+    settings.CHAT_FLOOD_STRIKES = "2/60"
+    caplog.set_level(logging.WARNING, logger="rooms.guards")
+    for _ in range(2):
+        flooder = await open_socket(room.code, address="10.0.0.66")
+        await hello_of(flooder)
+        for n in range(11):
+            await flooder.send({"type": "typing"})
+        assert (await read_until_close(flooder))[1] == 4429
+    again = await open_socket(room.code, address="10.0.0.66")
+    frames, code = await read_until_close(again)
+    assert code == 4429 and "closed for flooding" in frames[0]["detail"]
+    assert "flooding again and again: 10.0.0.66" in caplog.text
+    await hello_of(await open_socket(room.code, bob, address="10.0.0.2"))  # everyone else still gets in
+
+
 async def test_typing_notices_are_rate_limited(open_socket, room, alice, bob):
     typist = await open_socket(room.code, alice)
     watcher = await open_socket(room.code, bob, address="10.0.0.2")
