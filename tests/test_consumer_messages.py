@@ -1,4 +1,6 @@
 """Sending messages over the socket: broadcast, echo, idempotent resend, refusals."""
+import time
+
 import pytest
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -15,6 +17,20 @@ async def test_a_message_reaches_everyone_in_the_room_with_its_stored_id(connect
     assert got_b["author"]["name"] == "Alice"
     assert got_b["client_id"] == "c1"
     assert got_b["seq"] == a.hello["room"]["seq"] + 1
+
+
+async def test_a_lone_message_is_not_held_back_by_the_write_interval_but_a_burst_is_paced(
+    connect, room, alice, bob, settings
+):
+    settings.CHAT_WRITE_INTERVAL_MS = 1500  # batches start at most every 1.5 s
+    a, b = await connect(room.code, alice), await connect(room.code, bob)
+    started = time.monotonic()
+    await a.send({"type": "message", "body": "first after a quiet while", "client_id": "lone"})
+    assert (await b.receive_type("message"))["client_id"] == "lone"
+    assert time.monotonic() - started < 1.0
+    await a.send({"type": "message", "body": "right behind it", "client_id": "paced"})
+    assert (await b.receive_type("message", timeout=5))["client_id"] == "paced"
+    assert time.monotonic() - started >= 1.4
 
 
 async def test_consecutive_messages_get_consecutive_seqs(connect, room, alice):
