@@ -57,17 +57,23 @@ class Fanout:
     def __init__(self):
         self.rooms = {}     # room code -> {socket: None}, in joining order
         self.waiting = {}   # socket -> [texts, ...] heard before its hello went out
+        self.in_groups = set()  # room codes whose layer group this worker's channel is in
         self.channel = None
         self.receiver = None
 
     async def join(self, room_code, socket):
-        """Hear the room's frames from now on; they wait for `opened(socket)`."""
+        """Hear the room's frames from now on; they wait for `opened(socket)`.
+
+        Raises if the layer cannot be joined (Redis away): the socket is not kept, and the next
+        socket to join the room tries the layer again."""
         self.waiting[socket] = []
-        members = self.rooms.setdefault(room_code, {})
-        first = not members
-        members[socket] = None
-        if first:
-            await self._layer_join(room_code)
+        self.rooms.setdefault(room_code, {})[socket] = None
+        if room_code not in self.in_groups:
+            try:
+                await self._layer_join(room_code)
+            except BaseException:
+                await self.leave(room_code, socket)
+                raise
 
     async def opened(self, socket):
         """The socket's hello is out: hand it what it heard meanwhile, then everything as it comes."""
@@ -84,7 +90,9 @@ class Fanout:
         del members[socket]
         if not members:
             del self.rooms[room_code]
-            await self._layer_leave(room_code)
+            if room_code in self.in_groups:
+                self.in_groups.discard(room_code)
+                await self._layer_leave(room_code)
 
     def sockets(self):
         """(room code, socket) for every socket open on this worker."""
@@ -143,6 +151,8 @@ class Fanout:
             self.channel = await layer.new_channel()
             self.receiver = asyncio.get_running_loop().create_task(self._receive(layer, self.channel))
         await layer.group_add(group_name(room_code), self.channel)
+        if room_code in self.rooms:  # its sockets may all have left meanwhile
+            self.in_groups.add(room_code)
 
     async def _layer_leave(self, room_code):
         layer = get_channel_layer()
@@ -160,11 +170,16 @@ class Fanout:
         while True:
             try:
                 event = await layer.receive(channel)
-                if event.get("origin") != channel:
-                    await self.deliver(event["room"], event["texts"], event.get("renamed"))
             except asyncio.CancelledError:
                 raise
             except Exception:
                 # Redis away for a moment: ticks show clients the gap meanwhile.
                 log.warning("receiving from the channel layer failed; retrying in 1 s", exc_info=True)
                 await asyncio.sleep(1)
+                continue
+            if event.get("origin") == channel:
+                continue
+            try:
+                await self.deliver(event["room"], event["texts"], event.get("renamed"))
+            except Exception:
+                log.warning("could not deliver a layer event to this worker's sockets: %r", event, exc_info=True)

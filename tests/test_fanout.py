@@ -139,3 +139,33 @@ def _parse_server_frames(data):
 def test_the_server_frames_texts_as_websocket_text_frames_a_client_can_read():
     texts = ['{"type":"tick","seq":1}', "é" * 200, "x" * 70_000]
     assert _parse_server_frames(LimitedWebSocketProtocol.prepare_frames(texts)) == texts
+
+
+async def test_when_the_layer_cannot_be_joined_the_socket_is_not_kept_and_the_next_join_tries_again(
+    transactional_db, monkeypatch
+):
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    real_group_add = layer.group_add
+
+    async def redis_away(group, channel):
+        raise ConnectionError("Redis is away")
+
+    fanout = Fanout()
+    monkeypatch.setattr(layer, "group_add", redis_away)
+    first = Socket()
+    try:
+        await fanout.join("ROOM", first)
+    except ConnectionError:
+        pass
+    else:
+        raise AssertionError("the join should have failed")
+    assert fanout.rooms == {}
+    monkeypatch.setattr(layer, "group_add", real_group_add)
+    second = await joined(fanout, "ROOM", Socket())
+    other_worker = Fanout()
+    await other_worker.send_to_workers("ROOM", ["from elsewhere"])
+    assert await heard_eventually(second, 1) == ["from elsewhere"]
+    assert first.heard == []
+    await fanout.leave("ROOM", second)
