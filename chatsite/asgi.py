@@ -25,7 +25,9 @@ class SessionScopeMiddleware(SessionMiddleware):
     async def __call__(self, scope, receive, send):
         wrapper = InstanceSessionWrapper(scope, send)
         await wrapper.resolve_session()
-        return await self.inner(wrapper.scope, receive, send)
+        scope = wrapper.scope
+        del wrapper  # not kept for the socket's lifetime: only its scope is needed
+        return await self.inner(scope, receive, send)
 
 
 application = ProtocolTypeRouter(

@@ -2,6 +2,7 @@
 import asyncio
 import logging
 import uuid
+import weakref
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
@@ -15,6 +16,10 @@ from rooms.errors import ChatError
 from rooms.ratelimit import SlidingWindow, parse_rate
 
 log = logging.getLogger(__name__)
+
+# One Room instance per room for the sockets open in it (the consumer reads only its id and code):
+# an idle socket then costs no model instance of its own.
+_rooms = weakref.WeakValueDictionary()
 
 
 def _identity_for_scope(scope):
@@ -85,7 +90,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.close(code=protocol.CLOSE_TRY_AGAIN_LATER)
 
     async def join(self):
-        self.room = await db(selectors.room_by_code)(self.scope["url_route"]["kwargs"]["code"])
+        room = await db(selectors.room_by_code)(self.scope["url_route"]["kwargs"]["code"])
+        self.room = None if room is None else _rooms.setdefault(room.code, room)
         if self.room is None:
             # Accept first: a close before accept reaches the browser as a bare HTTP 403.
             await self.accept()
