@@ -203,6 +203,8 @@ async def _refuse(receive, send, detail):
 class _GuardedSocket:
     """One socket's receive and send, with the frame-size and flood checks between them and the app."""
 
+    __slots__ = ("shared", "address", "scope", "_receive", "_send", "frames", "max_bytes", "closed")  # one per socket
+
     def __init__(self, shared, address, scope, receive, send):
         self.shared = shared
         self.address = address
