@@ -29,6 +29,12 @@ def _identity_for_scope(scope):
         identity = services.identity_for_session(session=session)
         if session.modified:  # only when a new identity was just attached to the session
             session.save()
+        # The socket needs nothing more from the session; its decoded data would stay in memory
+        # for the socket's lifetime (Django's SessionBase loads it again if anything asks).
+        try:
+            del session._session_cache
+        except AttributeError:
+            pass
         return identity
     return services.identity_create()
 
