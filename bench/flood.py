@@ -54,6 +54,7 @@ import time
 from pathlib import Path
 
 from bench import servers
+from bench.run import _stop_on_term
 
 ROOT = servers.ROOT
 RESULTS = ROOT / "bench" / "results"
@@ -356,10 +357,6 @@ def parse_args(argv):
     if (os.cpu_count() or 1) < 2:
         args.server_core = args.load_core = None
     return args
-
-
-def _stop_on_term(signum, frame):
-    raise SystemExit(f"stopped by signal {signum}")  # so the server is stopped on the way out
 
 
 def main(argv=None):

@@ -190,14 +190,6 @@ def any_server(request, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def daphne(tmp_path_factory):
-    server = Daphne(
-        tmp_path_factory.mktemp("daphne"),
-        CHAT_RATE_LIMIT="off",
-        CHAT_FLOOD_LIMIT="off",
-        CHAT_WS_PER_ADDRESS="0",
-        CHAT_MESSAGE_MAX_LENGTH="30000",
-        CHAT_SEND_BUFFER_BYTES=str(256 * 1024),
-        CHAT_LEAVE_GRACE="0.1",
-    ).start()
+    server = Daphne(tmp_path_factory.mktemp("daphne"), **LIMITS_UNDER_TEST).start()
     yield server
     server.stop()
