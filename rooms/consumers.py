@@ -6,6 +6,7 @@ import weakref
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.db import database_sync_to_async as db
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -59,14 +60,22 @@ class RoomConsumer(AsyncWebsocketConsumer):
     frames to every socket here at once, so it has no channel-layer channel of its own.
     """
 
-    channel_layer_alias = None  # no per-socket channel: see the class docstring
+    channel_layer = None  # no per-socket channel: see the class docstring
     room = None
     channel_name = None  # set on join: names the socket's presence row
     frames = None  # the server's direct frame writer (chatsite.serve), else None: ASGI send
 
     async def __call__(self, scope, receive, send):
+        # channels' AsyncConsumer.__call__, for a consumer whose only source is the socket:
+        # its await_many_dispatch starts a task and an asyncio.wait for every frame, and keeps
+        # a task per idle socket.
+        self.scope = scope
+        self.base_send = send
         try:
-            await super().__call__(scope, receive, send)
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
         finally:
             # daphne cancels a consumer still busy application_close_timeout (10 s) after its
             # client left, and disconnect() never runs: stop the heartbeat for the socket, so
