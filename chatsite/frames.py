@@ -5,6 +5,8 @@ compression, so the bytes of a frame are the same for every socket: rooms/fanout
 room's batch once per worker with this and each server's `write_frames` writes the bytes.
 """
 
+EXTENSION = "chatsite.frames"  # the ASGI extension through which a server offers prepare/write_frames
+
 
 def text_frames(texts):
     """The wire bytes of `texts`, one final, unmasked text frame each (RFC 6455, section 5.2)."""

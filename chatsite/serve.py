@@ -28,12 +28,12 @@ from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import tcp
 
+from chatsite.frames import EXTENSION as FRAMES_EXTENSION
 from chatsite.frames import text_frames
 
 log = logging.getLogger("rooms.guards")
 
 APPLICATION = "chatsite.asgi:application"
-FRAMES_EXTENSION = "chatsite.frames"  # rooms.fanout.FRAMES_EXTENSION
 
 
 def write_now(transport, data):

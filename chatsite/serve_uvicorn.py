@@ -19,12 +19,12 @@ import os
 from uvicorn.protocols.websockets.websockets_impl import WebSocketProtocol
 from websockets.protocol import State
 
+from chatsite.frames import EXTENSION as FRAMES_EXTENSION
 from chatsite.frames import text_frames
 
 log = logging.getLogger("rooms.guards")
 
 APPLICATION = "chatsite.asgi:application"
-FRAMES_EXTENSION = "chatsite.frames"  # rooms.fanout.FRAMES_EXTENSION
 
 
 class ChatWebSocketProtocol(WebSocketProtocol):

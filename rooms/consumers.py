@@ -12,6 +12,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
+from chatsite.frames import EXTENSION as FRAMES_EXTENSION
 from rooms import fanout, protocol, selectors, services, ticker, writer
 from rooms.errors import ChatError
 from rooms.ratelimit import SlidingWindow, parse_rate
@@ -127,7 +128,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.send_frame(hello)
         if complaint:
             await self.send_frame(complaint)
-        self.frames = self.scope.get("extensions", {}).get(fanout.FRAMES_EXTENSION)
+        self.frames = self.scope.get("extensions", {}).get(FRAMES_EXTENSION)
         await fanout.current().opened(self)
         ticker.register(self, self.room)
 

@@ -28,7 +28,6 @@ from channels.layers import get_channel_layer
 
 log = logging.getLogger(__name__)
 
-FRAMES_EXTENSION = "chatsite.frames"
 EVENT_TYPE = "room.event"
 
 _fanouts = weakref.WeakKeyDictionary()  # event loop -> Fanout
@@ -93,10 +92,6 @@ class Fanout:
             if room_code in self.in_groups:
                 self.in_groups.discard(room_code)
                 await self._layer_leave(room_code)
-
-    def sockets(self):
-        """(room code, socket) for every socket open on this worker."""
-        return [(code, socket) for code, members in self.rooms.items() for socket in members]
 
     async def publish(self, room_code, texts, renamed=None):
         """Deliver here, then to the other workers. False if the layer failed (delivered here anyway)."""

@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from tests.integration.client import pair_across_workers
 from tests.integration.conftest import LEAVE_DEADLINE, PRESENCE_TIMEOUT, manage_shell, redis_keys
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis, pytest.mark.postgres]
@@ -49,13 +50,8 @@ async def test_two_tabs_on_two_workers_are_one_presence(live, browsers):
 
 
 async def test_a_killed_workers_members_leave_within_the_presence_timeout(live, browsers):
-    survivor, doomed = live.workers
-    alice, bob = browsers(survivor.url), browsers(doomed.url)
-    code = alice.enter(name="Alice")
-    bob.enter(name="Bob", action="join", code=code)
-    watcher = await alice.open(code)
-    bob_socket = await bob.open(code)
-    await watcher.expect("join", member__name="Bob")
+    code, alice, _, watcher, bob_socket = await pair_across_workers(live, browsers)
+    doomed = live.workers[1]  # Bob's
     keys_before = len(redis_keys_of(live))
 
     doomed.kill()  # kill -9: no disconnect handler runs on that worker
