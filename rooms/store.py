@@ -1,23 +1,37 @@
-"""The hot write path in plain SQL: seqs and message rows for a batch, per room, in two statements.
+"""The hot write path in plain SQL: which client_ids are stored, seqs, and message rows for a batch.
 
-The ORM spent about 3 ms of CPU per stored message here (four compiled queries); these two
-statements cost about 0.3 ms, and a batch of ten about 0.1 ms per message. Both SQLite (3.35+)
-and PostgreSQL run them as written.
+The ORM spent about 3 ms of CPU per stored message here (four compiled queries). These
+statements go to the database driver's own cursor: Django's cursor wrapper (placeholder
+rewriting, execute wrappers, a new wrapper per query) cost more than SQLite took to run them,
+about two thirds of a batch's CPU (measured in docs/benchmarks.md). Driver errors still reach
+callers as Django's DatabaseError, and the caller's transaction.atomic() still owns the
+transaction. Both SQLite (3.35+) and PostgreSQL run them as written.
 """
 from django.db import connection
 
 from rooms.models import Message, Room
 
+_MESSAGE = Message._meta.db_table
+_ROOM = Room._meta.db_table
 
-def _table(model):
-    return connection.ops.quote_name(model._meta.db_table)
+
+def _run(sql, params):
+    """Rows of one statement written with %s placeholders, on the driver's cursor."""
+    connection.ensure_connection()
+    if connection.vendor == "sqlite":
+        sql = sql.replace("%s", "?")
+    with connection.wrap_database_errors:
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
 
 
 def take_seqs(room_id, count):
     """Reserve `count` consecutive seqs of a room; the row stays locked until the transaction ends."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {_table(Room)} SET seq = seq + %s WHERE id = %s RETURNING seq", [count, room_id])
-        last = cursor.fetchone()[0]
+    last = _run(f'UPDATE "{_ROOM}" SET seq = seq + %s WHERE id = %s RETURNING seq', (count, room_id))[0][0]
     return last - count + 1
 
 
@@ -35,12 +49,10 @@ def insert_messages(rows):
     for index in range(3, len(params), 6):
         params[index] = sent_at(params[index])
     sql = (
-        f"INSERT INTO {_table(Message)} (room_id, author_id, body, sent_at, client_id, seq) VALUES {values} "
+        f'INSERT INTO "{_MESSAGE}" (room_id, author_id, body, sent_at, client_id, seq) VALUES {values} '
         "ON CONFLICT (author_id, client_id) WHERE client_id IS NOT NULL DO NOTHING RETURNING seq, id"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return dict(cursor.fetchall())
+    return dict(_run(sql, params))
 
 
 def client_ids_taken(pairs):
@@ -51,13 +63,21 @@ def client_ids_taken(pairs):
     """
     if not pairs:
         return set()
+    return {(author, client_id) for author, client_id in _run(*client_ids_query(pairs))} & set(pairs)
+
+
+def client_ids_query(pairs):
+    """The statement behind client_ids_taken, as (sql with %s placeholders, params).
+
+    No `client_id IS NOT NULL` in it: the IN implies that already, and with it SQLite searched
+    the partial unique index by (author_id, client_id > NULL), reading every message the author
+    ever sent, so sending got slower the more a person had written.
+    """
     authors = sorted({author for author, _ in pairs})
     client_ids = sorted({client_id for _, client_id in pairs})
     sql = (
-        f"SELECT author_id, client_id FROM {_table(Message)} "
-        f"WHERE client_id IS NOT NULL AND client_id IN ({', '.join(['%s'] * len(client_ids))}) "
+        f'SELECT author_id, client_id FROM "{_MESSAGE}" '
+        f"WHERE client_id IN ({', '.join(['%s'] * len(client_ids))}) "
         f"AND author_id IN ({', '.join(['%s'] * len(authors))})"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, client_ids + authors)
-        return {(author, client_id) for author, client_id in cursor.fetchall()} & set(pairs)
+    return sql, client_ids + authors

@@ -2,8 +2,9 @@
 import re
 
 import pytest
+from django.db import connection
 
-from rooms import names, services
+from rooms import names, services, store
 from rooms.errors import ChatError
 from rooms.models import Message, Room
 
@@ -105,3 +106,25 @@ def test_a_client_id_from_another_room_is_refused_in_a_batch_without_failing_the
     )
     assert isinstance(results[0], ChatError) and results[0].code == "invalid_field"
     assert results[1][1] is True
+
+
+def test_the_resend_check_looks_up_each_client_id_instead_of_reading_all_the_authors_messages():
+    # Every batch asks which of its client_ids are stored already. Asked with `client_id IS NOT
+    # NULL`, SQLite searched the author's whole range of the index: sending got slower the more
+    # a person had written. Each (author, client_id) must be one index lookup.
+    if connection.vendor != "sqlite":
+        pytest.skip("the query plan checked here is SQLite's")
+    people = [services.identity_create() for _ in range(3)]
+    pairs = {(person.id, f"c-{n}") for n, person in enumerate(people)}
+    assert store.client_ids_taken(pairs) == set()
+    sql, params = store.client_ids_query(pairs)
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "message_author_client_id_unique (author_id=? AND client_id=?)" in plan
+
+
+def test_a_stored_client_id_is_found_by_the_resend_check():
+    room, ann, ben = services.room_create(), services.identity_create(), services.identity_create()
+    services.message_send(room=room, author=ann, body="hi", client_id="k-1")
+    assert store.client_ids_taken({(ann.id, "k-1"), (ben.id, "k-1"), (ann.id, "k-2")}) == {(ann.id, "k-1")}
