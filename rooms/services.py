@@ -4,7 +4,7 @@ Views, the consumer and the admin all come through here, so a moderator's delete
 reaches open pages exactly like any other change.
 """
 import secrets
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -141,20 +141,23 @@ def messages_send(*, requests):
             rows = [(room.id, r.author.id, r.body, now, r.client_id, first + n) for n, (_, r) in enumerate(items)]
             ids = store.insert_messages(rows)
             for (index, request), row in zip(items, rows, strict=True):
-                message = Message(
-                    id=ids.get(row[5]), room=room, author=request.author, body=request.body,
-                    sent_at=now, client_id=request.client_id, seq=row[5],
-                )
-                if message.id is None:  # lost a race with another worker for this client_id
+                message_id = ids.get(row[5])
+                if message_id is None:  # lost a race with another worker for this client_id
                     results[index] = _repeat(_stored_by_client_id([request])[(request.author.id, request.client_id)], request)
                     continue
-                frame = protocol.message(message)
+                # What the frame needs, without building a model instance per message.
+                frame = protocol.message(
+                    _Stored(message_id, row[5], request.client_id, request.author, request.body, now)
+                )
                 results[index] = (frame, True)
                 frames_by_room[room.code].append(frame)
     for index, result in enumerate(results):
         if isinstance(result, int):
             results[index] = results[result]
     return results, dict(frames_by_room)
+
+
+_Stored = namedtuple("_Stored", "id seq client_id author body sent_at")  # a new message, as protocol.message reads it
 
 
 def _stored_by_client_id(requests):
