@@ -24,13 +24,17 @@ import asyncio
 import logging
 import weakref
 
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+from chatsite import layers
 
 log = logging.getLogger(__name__)
 
 EVENT_TYPE = "room.event"
 
 _fanouts = weakref.WeakKeyDictionary()  # event loop -> Fanout
+_everyone = weakref.WeakSet()  # every Fanout in this process
+_PROCESS_LOCAL = (InMemoryChannelLayer, layers.InMemoryChannelLayer)
 
 
 def group_name(room_code):
@@ -59,6 +63,7 @@ class Fanout:
         self.in_groups = set()  # room codes whose layer group this worker's channel is in
         self.channel = None
         self.receiver = None
+        _everyone.add(self)
 
     async def join(self, room_code, socket):
         """Hear the room's frames from now on; they wait for `opened(socket)`.
@@ -123,7 +128,7 @@ class Fanout:
     async def send_to_workers(self, room_code, texts, renamed=None):
         """Give the room's frames to the layer once; True if it took them."""
         layer = get_channel_layer()
-        if layer is None:
+        if layer is None or self._only_worker(layer):
             return True
         event = {"type": EVENT_TYPE, "room": room_code, "texts": texts, "origin": self.channel}
         if renamed is not None:
@@ -135,6 +140,11 @@ class Fanout:
             log.warning("publishing to room %s failed; clients will catch up through tick and sync", room_code,
                         exc_info=True)
             return False
+
+    def _only_worker(self, layer):
+        """An in-memory layer reaches this process only: with no other fan-out in it, a group_send
+        would come back to this worker alone, to be skipped (a loop round and a queue per batch)."""
+        return isinstance(layer, _PROCESS_LOCAL) and len(_everyone) == 1
 
     # ---- this worker's channel ----
 
