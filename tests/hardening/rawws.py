@@ -5,6 +5,7 @@ import json
 import os
 import socket
 import struct
+import time
 
 TEXT, BINARY, CONTINUATION, CLOSE, PING, PONG = 0x1, 0x2, 0x0, 0x8, 0x9, 0xA
 
@@ -52,8 +53,11 @@ class RawSocket:
         data, self.buffer = self.buffer[:n], self.buffer[n:]
         return data
 
-    def send_frame(self, opcode, payload=b"", *, fin=True, announce=None):
-        """Send one masked frame; `announce` claims a payload length other than the real one."""
+    def send_frame(self, opcode, payload=b"", *, fin=True, announce=None, pieces=1):
+        """Send one masked frame; `announce` claims a payload length other than the real one.
+
+        `pieces` > 1 sends the frame in that many TCP writes, a moment apart, so the server
+        reads it in parts that split the payload at arbitrary bytes."""
         length = len(payload) if announce is None else announce
         head = bytes([(0x80 if fin else 0) | opcode])
         if length < 126:
@@ -64,7 +68,15 @@ class RawSocket:
             head += bytes([0x80 | 127]) + struct.pack("!Q", length)
         mask = os.urandom(4)
         masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload)) if len(payload) < 4096 else _mask(payload, mask)
-        self.sock.sendall(head + mask + masked)
+        data = head + mask + masked
+        if pieces <= 1:
+            self.sock.sendall(data)
+            return
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        step = -(-len(data) // pieces)
+        for start in range(0, len(data), step):
+            self.sock.sendall(data[start:start + step])
+            time.sleep(0.02)
 
     def send_json(self, frame):
         self.send_frame(TEXT, json.dumps(frame).encode())

@@ -45,6 +45,21 @@ def test_a_frame_just_under_the_limit_gets_an_error_frame_not_a_close(any_server
     assert ws.receive_type("message")["body"] == "still here"
 
 
+def test_a_message_read_in_pieces_and_in_fragments_reaches_the_room_intact(any_server):
+    # The server unmasks each client frame as it reads it: a frame split across network reads
+    # at odd bytes, or a message sent as several fragments, must come out as the person typed it.
+    room = f"/ws/rooms/{any_server.new_room()}/"
+    sender, reader = joined(any_server, room), joined(any_server, room)
+    body = "Grüße aus Köln 🎉, " * 40
+    sender.send_frame(TEXT, json.dumps({"type": "message", "body": body, "client_id": "pieces"}).encode(), pieces=7)
+    assert reader.receive_type("message")["body"] == body.strip()
+    whole = json.dumps({"type": "message", "body": "fragmented 🎉 hello", "client_id": "fragments"}).encode()
+    sender.send_frame(TEXT, whole[:5], fin=False)
+    sender.send_frame(CONTINUATION, whole[5:23], fin=False, pieces=3)
+    sender.send_frame(CONTINUATION, whole[23:])
+    assert reader.receive_type("message")["body"] == "fragmented 🎉 hello"
+
+
 def test_invalid_utf8_closes_with_1007_and_the_server_keeps_serving(any_server):
     ws = joined(any_server)
     ws.send_frame(TEXT, b'{"type":"message","body":"\xff\xfe"}')
