@@ -167,7 +167,7 @@ def main(argv=None):
     systems = [s for s in args.systems if s in servers.SYSTEMS]
     missing = [s for s in systems if not servers.available(s)]
     for name in missing:
-        print(f"skipping {name}: its packages or Redis are missing (pip install -r bench/requirements.txt)",
+        print(f"skipping {name}: its packages, Redis or BENCH_BASE_TREE are missing (pip install -r bench/requirements.txt)",
               file=sys.stderr)
     systems = [s for s in systems if s not in missing]
     rows = []

@@ -140,13 +140,22 @@ def _flush_redis():
 
 
 # name -> (description, how to start)
-def _chatsite(server, core, extra_env=None, workers=1):
+def _chatsite(server, core, extra_env=None, workers=1, root=ROOT):
     """chatsite's production server (python -m chatsite.serve: daphne plus its socket limits) on fresh SQLite."""
     env = _django_env(server.workdir, extra_env)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True, timeout=120)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], env=env, cwd=root, check=True, timeout=120)
     for i, port in enumerate(server.ports[:workers]):
         cmd = [sys.executable, "-m", "chatsite.serve", "-b", "127.0.0.1", "-p", str(port)]
-        _spawn(server, cmd, env, ROOT, core, f"daphne{i}")
+        _spawn(server, cmd, env, root, core, f"daphne{i}")
+
+
+def _base_tree():
+    """The checkout that `chatsite-base` runs (BENCH_BASE_TREE): a change measured against it in one run."""
+    tree = os.environ.get("BENCH_BASE_TREE")
+    if not tree or not (Path(tree) / "chatsite" / "serve.py").exists():
+        raise RuntimeError("chatsite-base needs BENCH_BASE_TREE: a checkout of the commit to compare with, "
+                           "e.g. git worktree add /tmp/base HEAD~1")
+    return Path(tree)
 
 
 def _chatsite_uvicorn(server, core):
@@ -162,6 +171,11 @@ SYSTEMS = {
         about="chatsite on daphne, in-memory channel layer, SQLite",
         client="chatsite", ports=1,
         start=lambda s, core: _chatsite(s, core),
+    ),
+    "chatsite-base": dict(
+        about="chatsite on daphne as of another checkout (BENCH_BASE_TREE): before and after in one run",
+        client="chatsite", ports=1,
+        start=lambda s, core: _chatsite(s, core, root=_base_tree()),
     ),
     "chatsite-redis": dict(
         about="chatsite on daphne, channels-redis layer (Redis CPU reported apart)",
@@ -208,6 +222,8 @@ def _tutorial(server, core):
 
 def available(name):
     """Whether a system's extra packages (bench/requirements.txt) are installed."""
+    if name == "chatsite-base" and not os.environ.get("BENCH_BASE_TREE"):
+        return False
     module = SYSTEMS[name].get("module")
     if module:
         try:
