@@ -1,4 +1,4 @@
-"""ASGI entry point: Django for HTTP, the room consumer for WebSockets (same-site origins only)."""
+"""ASGI entry point: Django for HTTP, the room consumer for WebSockets (the site's own origins only)."""
 import os
 
 from django.core.asgi import get_asgi_application
@@ -7,10 +7,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from channels.sessions import CookieMiddleware, InstanceSessionWrapper, SessionMiddleware  # noqa: E402
 
 from rooms.guards import WebSocketGuard  # noqa: E402
+from rooms.origins import SameOriginValidator  # noqa: E402
 from rooms.routing import websocket_urlpatterns  # noqa: E402
 
 
@@ -35,7 +35,7 @@ application = ProtocolTypeRouter(
         "http": django_asgi_app,
         # Outermost, so its limits act before the origin check, the session or any query.
         "websocket": WebSocketGuard(
-            AllowedHostsOriginValidator(CookieMiddleware(SessionScopeMiddleware(URLRouter(websocket_urlpatterns))))
+            SameOriginValidator(CookieMiddleware(SessionScopeMiddleware(URLRouter(websocket_urlpatterns))))
         ),
     }
 )

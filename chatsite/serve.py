@@ -27,6 +27,7 @@ from daphne.cli import CommandLineInterface
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import tcp
+from twisted.internet.interfaces import ISSLTransport
 
 from chatsite.frames import EXTENSION as FRAMES_EXTENSION
 from chatsite.frames import text_frames
@@ -150,15 +151,30 @@ class ChatServer(Server):
         def install():
             self.ws_factory.protocol = protocol
             # Autobahn drops the TCP connection on a protocol error by default; a close frame
-            # (1009 too big, 1007 bad UTF-8) tells the client why.
-            self.ws_factory.setProtocolOptions(failByDrop=False)
+            # (1009 too big, 1007 bad UTF-8) tells the client why. setProtocolOptions also resets
+            # allowNullOrigin to False unless it is passed again: autobahn would then answer an
+            # `Origin: null` handshake itself with a 400, where the app's own check answers 403.
+            self.ws_factory.setProtocolOptions(failByDrop=False, allowNullOrigin=True)
 
         super().__init__(*args, ready_callable=install, **kwargs)
 
     def create_application(self, protocol, scope):
         if isinstance(protocol, LimitedWebSocketProtocol):
             scope.setdefault("extensions", {})[FRAMES_EXTENSION] = protocol
+            scope["scheme"] = websocket_scheme(protocol)
         return super().create_application(protocol, scope)
+
+
+def websocket_scheme(protocol):
+    """`wss` for a socket that reached us over TLS, or through a proxy that says so, else `ws`.
+
+    daphne puts no scheme in a WebSocket scope (ASGI then means `ws`), even when --proxy-headers
+    read X-Forwarded-Proto: https, which it does for HTTP. The Origin check (rooms/origins.py)
+    compares the page's origin with the handshake's, so the scheme must be the browser's.
+    """
+    if ISSLTransport.providedBy(protocol.transport):
+        return "wss"
+    return "wss" if getattr(protocol, "client_scheme", None) in ("https", "wss") else "ws"
 
 
 def _has_option(argv, name):

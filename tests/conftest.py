@@ -11,6 +11,7 @@ from rooms import services
 from tests.frames import assert_valid_frame
 
 ORIGIN = (b"origin", b"http://localhost")
+HOST = (b"host", b"localhost")  # a browser always sends it; the Origin check compares with it
 
 
 @pytest.fixture(autouse=True)
@@ -107,7 +108,7 @@ async def connect(transactional_db):
     opened = []
 
     async def _connect(code, identity=None, query="", origin=ORIGIN, expect_hello=True, own_join=None):
-        headers = [origin] if origin else []
+        headers = [HOST, origin] if origin else [HOST]
         if identity is not None:
             cookie = await _cookie(identity)
             headers.append((b"cookie", cookie))

@@ -155,7 +155,7 @@ async def test_a_session_without_an_identity_keeps_the_one_its_first_socket_got(
     from django.contrib.sessions.backends.db import SessionStore
 
     from chatsite.asgi import application
-    from tests.conftest import ORIGIN
+    from tests.conftest import HOST, ORIGIN
 
     room = await db(services.room_create)()
     store = SessionStore()
@@ -163,7 +163,7 @@ async def test_a_session_without_an_identity_keeps_the_one_its_first_socket_got(
     cookie = (b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={store.session_key}".encode())
     seen = []
     for _ in range(2):
-        socket = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=[ORIGIN, cookie])
+        socket = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=[HOST, ORIGIN, cookie])
         assert (await socket.connect(timeout=3))[0]
         seen.append((await socket.receive_json_from(timeout=2))["you"]["id"])
         await socket.disconnect(timeout=3)

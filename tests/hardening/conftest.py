@@ -13,7 +13,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from tests import ports
-from tests.conftest import ORIGIN, Client, session_cookie_for
+from tests.conftest import HOST, ORIGIN, Client, session_cookie_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTS = range(18400, 18500)
@@ -36,7 +36,7 @@ def _forget_dead_sockets():
 
 @pytest.fixture
 async def open_socket(transactional_db):
-    """open_socket(code, identity=None, address="10.0.0.1", origin=ORIGIN) -> Client.
+    """open_socket(code, identity=None, address="10.0.0.1", origin=ORIGIN, headers=(HOST,)) -> Client.
 
     Unlike `connect`, reads nothing after the handshake: the test decides what it expects.
     """
@@ -44,13 +44,15 @@ async def open_socket(transactional_db):
 
     opened = []
 
-    async def _open(code, identity=None, address="10.0.0.1", origin=ORIGIN, path=None):
-        headers = [origin] if origin else []
+    async def _open(code, identity=None, address="10.0.0.1", origin=ORIGIN, path=None, headers=(HOST,), scheme=None):
+        headers = [*headers, origin] if origin else list(headers)
         if identity is not None:
             headers.append((b"cookie", await database_sync_to_async(session_cookie_for)(identity)))
         communicator = WebsocketCommunicator(application, path or f"/ws/rooms/{code}/", headers=headers)
         if address:
             communicator.scope["client"] = (address, 40000 + len(opened))
+        if scheme:
+            communicator.scope["scheme"] = scheme
         client = Client(communicator)
         client.connected, client.close_code = await communicator.connect(timeout=3)
         opened.append(client)
@@ -109,13 +111,18 @@ SERVER_COMMANDS = {
     "chatsite.serve": lambda port: ["-m", "chatsite.serve", "-b", "127.0.0.1", "-p", str(port)],
     "chatsite.serve_uvicorn": lambda port: ["-m", "chatsite.serve_uvicorn", "--host", "127.0.0.1", "--port", str(port)],
 }
+# Every server the README names, for what must hold on each (the limits above need the first two).
+EVERY_SERVER_COMMAND = {
+    **SERVER_COMMANDS,
+    "runserver": lambda port: ["manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+}
 
 
 class Daphne:
     """python -m chatsite.serve (or another of SERVER_COMMANDS) on a loopback port, with its own SQLite database."""
 
     def __init__(self, tmp, server="chatsite.serve", **env):
-        self.command = SERVER_COMMANDS[server]
+        self.command = EVERY_SERVER_COMMAND[server]
         self.port = free_port()
         self.log_path = tmp / "daphne.log"
         self.env = {
@@ -183,6 +190,14 @@ LIMITS_UNDER_TEST = dict(
 @pytest.fixture(scope="module", params=sorted(SERVER_COMMANDS))
 def any_server(request, tmp_path_factory):
     """Each production server command in turn: the socket limits must hold on both."""
+    server = Daphne(tmp_path_factory.mktemp("server"), server=request.param, **LIMITS_UNDER_TEST).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module", params=sorted(EVERY_SERVER_COMMAND))
+def every_server(request, tmp_path_factory):
+    """Each server the README names in turn, runserver included."""
     server = Daphne(tmp_path_factory.mktemp("server"), server=request.param, **LIMITS_UNDER_TEST).start()
     yield server
     server.stop()

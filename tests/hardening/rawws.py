@@ -18,6 +18,7 @@ class Closed(Exception):
 
 class RawSocket:
     def __init__(self, port, path, *, origin=True, rcvbuf=None, timeout=5):
+        """`origin`: True for the server's own (http://127.0.0.1:port), a string for that one, None for none."""
         self.sock = socket.socket()
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -28,8 +29,10 @@ class RawSocket:
             f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Upgrade: websocket", "Connection: Upgrade",
             f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13",
         ]
+        if origin is True:
+            origin = f"http://127.0.0.1:{port}"
         if origin:
-            lines.append(f"Origin: http://127.0.0.1:{port}")
+            lines.append(f"Origin: {origin}")
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         self.buffer = b""
         head = self._read_until(b"\r\n\r\n")

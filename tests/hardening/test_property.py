@@ -10,7 +10,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from rooms import services
-from tests.conftest import ORIGIN, session_cookie_for
+from tests.conftest import HOST, ORIGIN, session_cookie_for
 from tests.frames import assert_valid_frame
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -50,7 +50,7 @@ async def exchange(room, cookie, wire):
     """Send the frames and a sentinel; return when the sentinel's answer or a clean close comes."""
     from chatsite.asgi import application
 
-    communicator = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=[ORIGIN, (b"cookie", cookie)])
+    communicator = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=[HOST, ORIGIN, (b"cookie", cookie)])
     connected, _ = await communicator.connect(timeout=5)
     assert connected
     sentinel = f"end-{uuid.uuid4().hex[:12]}"

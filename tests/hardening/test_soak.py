@@ -20,7 +20,7 @@ from channels.testing import WebsocketCommunicator
 
 from rooms import guards, services
 from rooms.models import Message, Presence
-from tests.conftest import ORIGIN, session_cookie_for
+from tests.conftest import HOST, ORIGIN, session_cookie_for
 from tests.frames import assert_valid_frame
 
 pytestmark = [pytest.mark.soak, pytest.mark.django_db(transaction=True)]
@@ -39,7 +39,7 @@ class Tally:
 
 async def session(application, room, cookie, address, rng, tally):
     """One tab: open, do a few things a person or a misbehaving script would, leave."""
-    communicator = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=[ORIGIN, (b"cookie", cookie)])
+    communicator = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=[HOST, ORIGIN, (b"cookie", cookie)])
     communicator.scope["client"] = (address, rng.randrange(1024, 65535))
     connected, _ = await communicator.connect(timeout=10)
     tally.sockets += 1
@@ -113,7 +113,7 @@ async def run_for(seconds, application, rooms, cookies, rng, tally):
 async def sweep_while_watching(application, room, cookie, settings):
     """Keep one socket open long enough for the presence sweep, which runs while any socket is
     open on the worker: killed consumers never ran disconnect(), the sweep lets them leave."""
-    watcher = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=[ORIGIN, (b"cookie", cookie)])
+    watcher = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=[HOST, ORIGIN, (b"cookie", cookie)])
     assert (await watcher.connect(timeout=10))[0]
     await asyncio.sleep(settings.CHAT_PRESENCE_TIMEOUT + 4 * settings.CHAT_HEARTBEAT_SECONDS)
     await watcher.disconnect(timeout=10)

@@ -1,0 +1,77 @@
+"""The room socket's Origin check: a socket opens only from the site's own pages.
+
+A browser sends the visitor's cookies with a WebSocket handshake to any page that asks, and a
+different port on the same host is the same *site* to the browser (SameSite cookies go along),
+but a different *origin*. So the check compares the whole origin, scheme, host and port, as
+Django's CSRF Origin check does for forms: the handshake's own `scheme://host[:port]` (https
+when the request is secure, honouring SECURE_PROXY_SSL_HEADER behind a proxy; the host as
+`request.get_host()` validates it against ALLOWED_HOSTS) or an entry of CSRF_TRUSTED_ORIGINS
+(`https://*.example.com` allows its subdomains, as in Django). Anything else, `null` or no
+Origin at all, is refused in the handshake: HTTP 403 on every server.
+"""
+import io
+import logging
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.asgi import ASGIRequest
+from django.utils.http import is_same_domain
+
+log = logging.getLogger("rooms.guards")
+
+_HTTP_SCHEMES = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
+
+
+def _header(scope, name):
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def own_origin(scope):
+    """`scheme://host[:port]` of the handshake as Django sees the request; None if its Host is not allowed."""
+    http_scope = {**scope, "type": "http", "method": "GET", "scheme": _HTTP_SCHEMES.get(scope.get("scheme"), "http")}
+    request = ASGIRequest(http_scope, io.BytesIO())
+    try:
+        host = request.get_host()
+    except DisallowedHost:
+        return None
+    return f"{'https' if request.is_secure() else 'http'}://{host}"
+
+
+def is_trusted(origin):
+    """Whether `origin` is an entry of CSRF_TRUSTED_ORIGINS, or a subdomain its wildcard allows."""
+    trusted = settings.CSRF_TRUSTED_ORIGINS
+    if origin in trusted:
+        return True
+    parsed = urlsplit(origin)
+    return any(
+        urlsplit(entry).scheme == parsed.scheme and is_same_domain(parsed.netloc, urlsplit(entry).netloc.lstrip("*"))
+        for entry in trusted
+        if "*" in entry
+    )
+
+
+def origin_allowed(scope):
+    origin = _header(scope, b"origin")
+    if origin is None or origin == "null":
+        return False
+    return origin == own_origin(scope) or is_trusted(origin)
+
+
+class SameOriginValidator:
+    """ASGI middleware: refuses (HTTP 403) a socket whose Origin is not one of the site's own."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if origin_allowed(scope):
+            return await self.app(scope, receive, send)
+        log.info("socket refused: origin %r is not this site's (%s)", _header(scope, b"origin"), own_origin(scope))
+        message = await receive()
+        if message["type"] == "websocket.connect":
+            # A close before accept is the handshake's HTTP 403 (ASGI spec), on daphne and uvicorn alike.
+            await send({"type": "websocket.close"})
