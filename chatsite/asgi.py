@@ -9,9 +9,9 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import CookieMiddleware, InstanceSessionWrapper, SessionMiddleware  # noqa: E402
 
-from rooms.guards import WebSocketGuard  # noqa: E402
-from rooms.origins import SameOriginValidator  # noqa: E402
-from rooms.routing import websocket_urlpatterns  # noqa: E402
+from rooms.live.guards import WebSocketGuard  # noqa: E402
+from rooms.live.origins import SameOriginValidator  # noqa: E402
+from rooms.live.routing import websocket_urlpatterns  # noqa: E402
 
 
 class SessionScopeMiddleware(SessionMiddleware):

@@ -193,7 +193,7 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
     "chatsite.security.SecurityHeadersMiddleware",
 )
-MIDDLEWARE.append("rooms.guards.RoomCodeGuessMiddleware")
+MIDDLEWARE.append("rooms.live.guards.RoomCodeGuessMiddleware")
 
 CHAT_FRAME_MAX_BYTES = env_int("CHAT_FRAME_MAX_BYTES", 64 * 1024)
 CHAT_FLOOD_LIMIT = env_str("CHAT_FLOOD_LIMIT", "100/10")

@@ -13,8 +13,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from rooms import avatars, broadcast, codes, names, protocol, selectors, store
+from rooms import avatars, codes, names, protocol, selectors, store
 from rooms.errors import ChatError
+from rooms.live import doorway
 from rooms.models import Identity, Message, Presence, Room
 
 CODE_ATTEMPTS = 50
@@ -68,7 +69,7 @@ def identity_rename(*, identity, name):
         renamed = {"id": identity.public_id, "name": clean}
         room_codes = Room.objects.filter(presences__identity=identity).values_list("code", flat=True).distinct()
         for code in room_codes:
-            broadcast.publish_on_commit(code, frame, renamed=renamed)
+            doorway.publish_on_commit(code, frame, renamed=renamed)
     return identity
 
 
@@ -183,7 +184,7 @@ def message_send(*, room, author, body, client_id=None):
     """Store one message and broadcast it after commit. Returns (message frame, created)."""
     results, frames_by_room = messages_send(requests=[MessageRequest(room, author, body, client_id)])
     for code, frames in frames_by_room.items():
-        broadcast.publish_on_commit(code, frames)
+        doorway.publish_on_commit(code, frames)
     if isinstance(results[0], ChatError):
         raise results[0]
     return results[0]
@@ -199,7 +200,7 @@ def message_delete(*, message):
             transaction.set_rollback(True)
             return
         message.deleted_seq, message.body = seq, ""
-        broadcast.publish_on_commit(room.code, protocol.delete(message))
+        doorway.publish_on_commit(room.code, protocol.delete(message))
 
 
 # ---- presence and typing ----
@@ -211,7 +212,7 @@ def presence_connect(*, room, identity, channel_name):
         already_here = Presence.objects.in_room(room).of_identity(identity).exists()
         Presence.objects.create(room=room, identity=identity, channel_name=channel_name, seen_at=timezone.now())
         if not already_here:
-            broadcast.publish_on_commit(room.code, protocol.presence("join", identity))
+            doorway.publish_on_commit(room.code, protocol.presence("join", identity))
 
 
 def presence_closing(*, channel_name):
@@ -228,7 +229,7 @@ def presence_disconnect(*, channel_name):
         Identity.objects.select_for_update().filter(pk=row.identity_id).first()
         row.delete()
         if not Presence.objects.in_room(row.room).of_identity(row.identity).exists():
-            broadcast.publish_on_commit(row.room.code, protocol.presence("leave", row.identity))
+            doorway.publish_on_commit(row.room.code, protocol.presence("leave", row.identity))
 
 
 def presence_heartbeat(*, channel_names):
@@ -262,4 +263,4 @@ def room_hello(*, room, identity, after=None):
 
 
 async def typing_notify(*, room_code, identity):
-    await broadcast.publish_now(room_code, protocol.typing(identity))
+    await doorway.publish_now(room_code, protocol.typing(identity))

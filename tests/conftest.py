@@ -25,7 +25,7 @@ def _chat_settings(settings):
 @pytest.fixture(autouse=True)
 def _fresh_guards():
     """Per-address counts (sockets, room-code misses) start from zero in every test."""
-    from rooms import guards
+    from rooms.live import guards
 
     guards.reset()
     yield

@@ -1,8 +1,8 @@
 """A worker's fan-out: one framing per room batch, each socket in order, other workers once each."""
 import asyncio
 
-from chatsite.serve import LimitedWebSocketProtocol
-from rooms.fanout import Fanout
+from rooms.live.fanout import Fanout
+from rooms.live.servers.daphne_server import LimitedWebSocketProtocol
 
 
 class Wire:

@@ -28,7 +28,7 @@ def _forget_dead_sockets():
     """A test that fails by timing out leaves consumers that never ran disconnect() registered
     with the ticker of a closed event loop; forget them so the next test starts clean."""
     yield
-    from rooms import ticker
+    from rooms.live import ticker
 
     ticker._sockets.clear()
     ticker._task = None

@@ -2,7 +2,7 @@
 import random
 
 from rooms import codes
-from rooms.guards import KeyedWindow
+from rooms.live.guards import KeyedWindow
 
 
 class Clock:

@@ -18,7 +18,8 @@ from channels.db import database_sync_to_async as db
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
-from rooms import guards, services
+from rooms import services
+from rooms.live import guards
 from rooms.models import Message, Presence
 from tests.conftest import HOST, ORIGIN, session_cookie_for
 from tests.frames import assert_valid_frame
@@ -161,7 +162,7 @@ async def test_mixed_traffic_leaves_nothing_behind(transactional_db, settings):
     assert len(layer.channels) <= tally.sockets
     assert guards.guards().open_sockets == {}
     assert len(guards.guards().code_misses) <= 10_000
-    from rooms import ticker
+    from rooms.live import ticker
 
     assert not ticker._sockets
     assert len(asyncio.all_tasks()) <= tasks_before + 1

@@ -97,7 +97,7 @@ async def test_an_address_whose_sockets_keep_getting_closed_for_flooding_is_refu
     for _ in range(2):
         flooder = await open_socket(room.code, address="10.0.0.66")
         await hello_of(flooder)
-        for n in range(11):
+        for _ in range(11):
             await flooder.send({"type": "typing"})
         assert (await read_until_close(flooder))[1] == 4429
     again = await open_socket(room.code, address="10.0.0.66")

@@ -6,16 +6,17 @@ import weakref
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
-from channels.exceptions import StopConsumer
 from channels.db import database_sync_to_async as db
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
-from chatsite.frames import EXTENSION as FRAMES_EXTENSION
-from rooms import fanout, protocol, selectors, services, ticker, writer
+from rooms import protocol, selectors, services
 from rooms.errors import ChatError
-from rooms.ratelimit import SlidingWindow, parse_rate
+from rooms.live import fanout, ticker, writer
+from rooms.live.ratelimit import SlidingWindow, parse_rate
+from rooms.live.servers.frames import EXTENSION as FRAMES_EXTENSION
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from django.http import HttpResponse
 from django.urls import Resolver404, resolve
 
 from rooms import protocol
-from rooms.ratelimit import SlidingWindow, parse_rate
+from rooms.live.ratelimit import SlidingWindow, parse_rate
 
 log = logging.getLogger("rooms.guards")
 

@@ -16,7 +16,8 @@ import time
 from channels.db import database_sync_to_async as db
 from django.conf import settings
 
-from rooms import fanout, protocol, services
+from rooms import protocol, services
+from rooms.live import fanout
 
 log = logging.getLogger(__name__)
 

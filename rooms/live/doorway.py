@@ -8,7 +8,8 @@ nobody hears of a change that the database does not have.
 from asgiref.sync import async_to_sync
 from django.db import transaction
 
-from rooms import fanout, protocol
+from rooms import protocol
+from rooms.live import fanout
 
 
 def _texts(frames):

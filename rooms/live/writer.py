@@ -13,8 +13,9 @@ import weakref
 from channels.db import database_sync_to_async as db
 from django.conf import settings
 
-from rooms import broadcast, protocol, services
+from rooms import protocol, services
 from rooms.errors import ChatError
+from rooms.live import doorway
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class MessageWriter:
                     future.set_exception(result)
                 else:
                     future.set_result(result)
-            await broadcast.publish(frames_by_room)
+            await doorway.publish(frames_by_room)
 
 
 async def message_send(*, room, author, body, client_id=None):

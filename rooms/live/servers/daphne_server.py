@@ -1,0 +1,204 @@
+"""Run daphne with chatsite's WebSocket limits: `python -m chatsite.serve [daphne options]`.
+
+Takes every daphne option (-b, -p, --proxy-headers, ...) and serves chatsite.asgi:application.
+Plain `daphne` cannot express two limits that chatsite needs:
+
+- Input size. Autobahn applies its message-size limit to outgoing frames too, and a full `sync`
+  frame can be a few megabytes, so that limit cannot be 64 KiB. Here autobahn's frame limit is
+  CHAT_FRAME_MAX_BYTES and this protocol adds the same limit for incoming messages only. Both
+  are checked on the frame header, before the payload is read: a client announcing 100 MB is
+  closed with 1009 without the server holding more than one network read of it.
+- One framing per broadcast. The server gives each socket the ASGI extension `chatsite.frames`
+  (this protocol itself): rooms/fanout.py frames a room's texts once with `prepare_frames` and
+  writes the same bytes to every socket of the room with `write_frames`, the way
+  `websockets.broadcast` does, instead of an ASGI send and an autobahn framing per recipient.
+  Compression is never negotiated here, so the bytes are the same for every socket.
+- A client that stops reading. Twisted buffers whatever the server writes without bound; this
+  protocol drops a socket once more than CHAT_SEND_BUFFER_BYTES beyond the largest frame it
+  was sent (at most a few MB: a full sync) wait unsent for it, so a stalled tab costs bounded
+  memory and the rest of its room carries on.
+"""
+import logging
+import os
+import sys
+from functools import partial
+
+from daphne.cli import CommandLineInterface
+from daphne.server import Server
+from daphne.ws_protocol import WebSocketProtocol
+from twisted.internet import tcp
+from twisted.internet.interfaces import ISSLTransport
+
+from rooms.live.servers.frames import EXTENSION as FRAMES_EXTENSION
+from rooms.live.servers.frames import text_frames
+
+log = logging.getLogger("rooms.guards")
+
+APPLICATION = "chatsite.asgi:application"
+
+
+def write_now(transport, data):
+    """Write to a plain TCP transport at once if nothing waits in its buffer, else buffer as usual.
+
+    Twisted's `write` only buffers, registers the socket with the loop for writing, writes on the
+    next round and unregisters it: two epoll_ctl calls and a loop round per socket per frame,
+    12 % of the server's CPU at 10,000 deliveries/s. What the kernel does not take at once (or
+    a send error, which Twisted then reports as a lost connection) goes to `write`, so order
+    and the send-buffer bound stay Twisted's. This runs once per socket per broadcast: it calls
+    `socket.send` itself rather than through `writeSomeData` and `untilConcludes`.
+    """
+    if (
+        isinstance(transport, tcp.Connection)
+        and not transport.TLS
+        and transport.connected
+        and not transport.disconnecting
+        and not transport._tempDataBuffer
+        and transport.offset == len(transport.dataBuffer)
+    ):
+        try:
+            sent = transport.socket.send(data)
+        except OSError:
+            sent = 0
+        if sent == len(data):
+            return
+        data = data[sent:]
+    transport.write(data)
+
+
+def unsent_bytes(transport):
+    """Bytes Twisted holds for a TCP transport (its FileDescriptor buffers); 0 if unknown.
+
+    With TLS in daphne (-e ssl:...) the TCP transport sits under the TLS one."""
+    while transport is not None and not hasattr(transport, "dataBuffer"):
+        transport = getattr(transport, "transport", None)
+    if transport is None:
+        return 0
+    return len(transport.dataBuffer) - transport.offset + getattr(transport, "_tempDataLen", 0)
+
+
+class LimitedWebSocketProtocol(WebSocketProtocol):
+    """daphne's WebSocket protocol with an incoming-only size limit and a send-buffer bound."""
+
+    max_incoming_bytes = 0
+    send_buffer_bytes = 0
+    largest_frame = 0
+
+    def onMessageFrameBegin(self, length):
+        super().onMessageFrameBegin(length)
+        if not self.failedByMe and 0 < self.max_incoming_bytes < self.message_data_total_length:
+            self._max_message_size_exceeded(
+                self.message_data_total_length,
+                self.max_incoming_bytes,
+                f"message of {self.message_data_total_length} bytes over the limit of {self.max_incoming_bytes}",
+            )
+
+    def dataReceived(self, data):
+        # As in sendData: skip autobahn's per-read debug line (hltype, hlval) and go straight on.
+        self._dataReceived(data)
+
+    def sendData(self, data, sync=False, chopsize=None):
+        # autobahn formats a debug line for every frame (hltype and hlval colour it through
+        # click) even with debug logging off: 5 % of the CPU at 2,000 deliveries a second.
+        if sync or chopsize or self.send_queue or self.logOctets:
+            return super().sendData(data, sync, chopsize)
+        write_now(self.transport, data)
+        if self.state == self.STATE_OPEN:
+            self.trafficStats.outgoingOctetsWireLevel += len(data)
+        elif self.state in (self.STATE_CONNECTING, self.STATE_PROXY_CONNECTING):
+            self.trafficStats.preopenOutgoingOctetsWireLevel += len(data)
+
+    def serverSend(self, content, binary=False):
+        if self._stopped_reading(len(content)):
+            return
+        super().serverSend(content, binary)
+
+    prepare_frames = staticmethod(text_frames)
+
+    def write_frames(self, data):
+        """Write bytes from prepare_frames, if the socket is open and its client keeps reading."""
+        if self.state != self.STATE_OPEN or self._stopped_reading(len(data)):
+            return
+        write_now(self.transport, data)
+        self.trafficStats.outgoingOctetsWireLevel += len(data)
+
+    def _stopped_reading(self, size):
+        """Drop the socket (and say True) if its client left too much unread."""
+        # The bound sits on top of the largest frame this socket was sent: a slow link still
+        # draining a big hello or sync is not a client that stopped reading.
+        unsent = unsent_bytes(self.transport)
+        if self.send_buffer_bytes > 0 and unsent > self.send_buffer_bytes + self.largest_frame:
+            # The client cannot take a close frame either: drop the TCP connection. daphne then
+            # tells the application `websocket.disconnect`, and the consumer cleans up as usual.
+            log.warning("socket dropped: %s stopped reading (%d bytes unsent)", self.client_addr, unsent)
+            self.muted = True
+            self.dropConnection(abort=True)
+            return True
+        if size > self.largest_frame:
+            self.largest_frame = size
+        return False
+
+
+class ChatServer(Server):
+    """daphne's Server, with LimitedWebSocketProtocol installed once its factory exists."""
+
+    def __init__(self, *args, max_incoming_bytes, send_buffer_bytes, **kwargs):
+        protocol = type(
+            "ChatWebSocketProtocol",
+            (LimitedWebSocketProtocol,),
+            {"max_incoming_bytes": max_incoming_bytes, "send_buffer_bytes": send_buffer_bytes},
+        )
+
+        def install():
+            self.ws_factory.protocol = protocol
+            # Autobahn drops the TCP connection on a protocol error by default; a close frame
+            # (1009 too big, 1007 bad UTF-8) tells the client why. setProtocolOptions also resets
+            # allowNullOrigin to False unless it is passed again: autobahn would then answer an
+            # `Origin: null` handshake itself with a 400, where the app's own check answers 403.
+            self.ws_factory.setProtocolOptions(failByDrop=False, allowNullOrigin=True)
+
+        super().__init__(*args, ready_callable=install, **kwargs)
+
+    def create_application(self, protocol, scope):
+        if isinstance(protocol, LimitedWebSocketProtocol):
+            scope.setdefault("extensions", {})[FRAMES_EXTENSION] = protocol
+            scope["scheme"] = websocket_scheme(protocol)
+        return super().create_application(protocol, scope)
+
+
+def websocket_scheme(protocol):
+    """`wss` for a socket that reached us over TLS, or through a proxy that says so, else `ws`.
+
+    daphne puts no scheme in a WebSocket scope (ASGI then means `ws`), even when --proxy-headers
+    read X-Forwarded-Proto: https, which it does for HTTP. The Origin check (rooms/origins.py)
+    compares the page's origin with the handshake's, so the scheme must be the browser's.
+    """
+    if ISSLTransport.providedBy(protocol.transport):
+        return "wss"
+    return "wss" if getattr(protocol, "client_scheme", None) in ("https", "wss") else "ws"
+
+
+def _has_option(argv, name):
+    return any(arg == name or arg.startswith(name + "=") for arg in argv)
+
+
+def main(argv=None):
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
+    from django.conf import settings
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not _has_option(argv, "--websocket-max-frame-size"):
+        argv += ["--websocket-max-frame-size", str(settings.CHAT_FRAME_MAX_BYTES)]
+    if not _has_option(argv, "--websocket-max-message-size"):
+        argv += ["--websocket-max-message-size", "0"]  # incoming: LimitedWebSocketProtocol
+
+    cli = CommandLineInterface()
+    cli.server_class = partial(
+        ChatServer,
+        max_incoming_bytes=settings.CHAT_FRAME_MAX_BYTES,
+        send_buffer_bytes=settings.CHAT_SEND_BUFFER_BYTES,
+    )
+    cli.run(argv + [APPLICATION])
+
+
+if __name__ == "__main__":
+    main()
