@@ -129,8 +129,9 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {
         "default": {
-            # channels' layer walks every connection on each send and receive (chatsite/layers.py).
-            "BACKEND": "chatsite.layers.InMemoryChannelLayer",
+            # One process, one worker: its fan-out sends nothing through this layer (a lone worker
+            # skips it); only several event loops in one process (tests) use it.
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
             "CONFIG": {"capacity": CHANNEL_CAPACITY},
         }
     }
@@ -170,6 +171,7 @@ CHAT_SYNC_MAX = env_int("CHAT_SYNC_MAX", 500)
 CHAT_LEAVE_GRACE = env_float("CHAT_LEAVE_GRACE", 3.0)
 CHAT_WRITE_QUEUE_MAX = env_int("CHAT_WRITE_QUEUE_MAX", 2000)
 CHAT_WRITE_INTERVAL_MS = env_float("CHAT_WRITE_INTERVAL_MS", 25.0)  # a message batch starts at most this often
+CHAT_REORDER_WAIT_MS = env_float("CHAT_REORDER_WAIT_MS", 100.0)  # a change ahead of a gap waits this long before the gap is filled from the database
 CHAT_TICK_SECONDS = env_float("CHAT_TICK_SECONDS", 5.0)
 CHAT_HEARTBEAT_SECONDS = env_float("CHAT_HEARTBEAT_SECONDS", 10.0)
 CHAT_PRESENCE_TIMEOUT = env_float("CHAT_PRESENCE_TIMEOUT", 40.0)

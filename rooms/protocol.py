@@ -28,6 +28,10 @@ CLOSE_TRY_AGAIN_LATER = 1013  # the database is away for a moment; reconnect aft
 
 CLIENT_ID_MAX_LENGTH = 64
 
+# Server frames that are changes to a room's history: each carries the room's next `seq`, is
+# stored, and is replayed by `?after=` and `sync`; every socket gets them in seq order.
+CHANGE_TYPES = frozenset({"message", "delete"})
+
 
 def dumps(frame):
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))

@@ -56,8 +56,15 @@ def changes_after(room, after, limit=None):
     when it was read, so a client that takes the returned seq has missed nothing below it.
     Returns (seq, frames, has_more); with has_more the client asks again from the returned seq.
     """
-    limit = limit or settings.CHAT_SYNC_MAX
     upto = room_seq(room)
+    frames, reached = changes_between(room, after, upto, limit)
+    return reached, frames, reached < upto
+
+
+def changes_between(room, after, upto, limit=None):
+    """The changes with `after` < seq <= `upto` (all committed), at most `limit`, as frames in seq
+    order, and the seq they reach: `upto`, or the last one's when the limit cut them short."""
+    limit = limit or settings.CHAT_SYNC_MAX
     in_window = Message.objects.in_room(room)
     created = list(
         in_window.visible().after_seq(after).filter(seq__lte=upto).order_by("seq").with_author()[: limit + 1]
@@ -71,8 +78,8 @@ def changes_after(room, after, limit=None):
     )
     if len(changes) > limit:
         changes = changes[:limit]
-        return changes[-1][0], [frame for _, frame in changes], True
-    return upto, [frame for _, frame in changes], False
+        return [frame for _, frame in changes], changes[-1][0]
+    return [frame for _, frame in changes], upto
 
 
 def members_present(room):

@@ -8,9 +8,9 @@ from collections import defaultdict, namedtuple
 from dataclasses import dataclass
 from datetime import timedelta
 
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from rooms import avatars, codes, names, protocol, selectors, store
@@ -66,10 +66,9 @@ def identity_rename(*, identity, name):
         if old_name == clean:
             return identity
         frame = protocol.rename(identity, old_name)
-        renamed = {"id": identity.public_id, "name": clean}
         room_codes = Room.objects.filter(presences__identity=identity).values_list("code", flat=True).distinct()
         for code in room_codes:
-            doorway.publish_on_commit(code, frame, renamed=renamed)
+            doorway.publish_on_commit(code, frame)
     return identity
 
 
@@ -91,12 +90,6 @@ def room_create(*, length=None, generate=codes.random_code):
     raise RoomCodesExhausted()
 
 
-def _next_seq(room):
-    """Take the room's next seq; the UPDATE locks the room row until the transaction ends."""
-    Room.objects.filter(pk=room.pk).update(seq=F("seq") + 1)
-    return Room.objects.filter(pk=room.pk).values_list("seq", flat=True).get()
-
-
 # ---- messages ----
 
 @dataclass(frozen=True)
@@ -109,13 +102,15 @@ class MessageRequest:
     client_id: str | None = None
 
 
-def messages_send(*, requests):
-    """Store a batch of messages in one transaction (group commit).
+def messages_store(*, requests):
+    """Store a batch of messages in one transaction (the writer's group commit; to send a
+    message, call rooms.live.writer.message_send, which comes here).
 
     Returns (results, frames_by_room): per request either (message frame, created) or a
     ChatError, and the frames of the new messages per room code, to publish after commit.
     A repeated client_id from the same author gives the stored message, so a client can resend
-    safely after a reconnect.
+    safely after a reconnect. Authors appear under the names they have now (read once per
+    batch), whichever socket or worker they renamed on.
     """
     results = [None] * len(requests)
     frames_by_room = defaultdict(list)
@@ -135,21 +130,14 @@ def messages_send(*, requests):
                 claimed[key] = index
                 fresh[request.room].append((index, request))
         now = timezone.now()
+        authors = store.identity_names({request.author.id for items in fresh.values() for _, request in items})
         # Lock the rooms in one global order (by id): two workers whose batches touch the same
         # rooms would otherwise each hold one row and wait for the other (PostgreSQL deadlock).
         for room, items in sorted(fresh.items(), key=lambda pair: pair[0].id):
-            first = store.take_seqs(room.id, len(items))
-            rows = [(room.id, r.author.id, r.body, now, r.client_id, first + n) for n, (_, r) in enumerate(items)]
-            ids = store.insert_messages(rows)
-            for (index, request), row in zip(items, rows, strict=True):
-                message_id = ids.get(row[5])
-                if message_id is None:  # lost a race with another worker for this client_id
-                    results[index] = _repeat(_stored_by_client_id([request])[(request.author.id, request.client_id)], request)
-                    continue
+            for (index, request), seq, message_id in _insert_without_gaps(room, items, now, results):
+                author = _Author(request.author.public_id, authors[request.author.id])
                 # What the frame needs, without building a model instance per message.
-                frame = protocol.message(
-                    _Stored(message_id, row[5], request.client_id, request.author, request.body, now)
-                )
+                frame = protocol.message(_Stored(message_id, seq, request.client_id, author, request.body, now))
                 results[index] = (frame, True)
                 frames_by_room[room.code].append(frame)
     for index, result in enumerate(results):
@@ -159,6 +147,30 @@ def messages_send(*, requests):
 
 
 _Stored = namedtuple("_Stored", "id seq client_id author body sent_at")  # a new message, as protocol.message reads it
+_Author = namedtuple("_Author", "public_id name")  # its author, as protocol.member reads it
+
+
+def _insert_without_gaps(room, items, now, results):
+    """Insert one room's new messages under consecutive seqs -> [((index, request), seq, id)].
+
+    A row whose (author, client_id) another worker stored after our check (a resend racing on
+    two workers) is skipped by the insert. Its seq would stay a gap in the room's history that
+    every socket's order waits on: so the room's seqs are given back (the row lock is still
+    ours), the others stored again, and the repeat answered with the stored message.
+    """
+    while items:
+        first = store.take_seqs(room.id, len(items))
+        rows = [(room.id, r.author.id, r.body, now, r.client_id, first + n) for n, (_, r) in enumerate(items)]
+        ids = store.insert_messages(rows)
+        if len(ids) == len(rows):
+            return [(item, row[5], ids[row[5]]) for item, row in zip(items, rows, strict=True)]
+        store.give_back_seqs(room.id, first, list(ids.values()))
+        for (index, request), row in zip(items, rows, strict=True):
+            if row[5] not in ids:
+                key = (request.author.id, request.client_id)
+                results[index] = _repeat(_stored_by_client_id([request])[key], request)
+        items = [item for item, row in zip(items, rows, strict=True) if row[5] in ids]
+    return []
 
 
 def _stored_by_client_id(requests):
@@ -180,21 +192,11 @@ def _repeat(stored, request):
     return protocol.message(stored), False
 
 
-def message_send(*, room, author, body, client_id=None):
-    """Store one message and broadcast it after commit. Returns (message frame, created)."""
-    results, frames_by_room = messages_send(requests=[MessageRequest(room, author, body, client_id)])
-    for code, frames in frames_by_room.items():
-        doorway.publish_on_commit(code, frames)
-    if isinstance(results[0], ChatError):
-        raise results[0]
-    return results[0]
-
-
 def message_delete(*, message):
     """Remove a message (a moderator's or its author's wish): clear it, keep a tombstone with a seq."""
     with transaction.atomic():
         room = Room.objects.get(pk=message.room_id)
-        seq = _next_seq(room)
+        seq = store.take_seqs(room.id, 1)
         updated = Message.objects.filter(pk=message.pk, deleted_seq__isnull=True).update(deleted_seq=seq, body="")
         if not updated:
             transaction.set_rollback(True)
@@ -263,4 +265,11 @@ def room_hello(*, room, identity, after=None):
 
 
 async def typing_notify(*, room_code, identity):
-    await doorway.publish_now(room_code, protocol.typing(identity))
+    """Tell the room that the identity is typing (not stored), under the name it has now: it
+    may have been renamed in another tab, on another worker."""
+    await doorway.publish_now(room_code, protocol.typing(await _current_name(identity.pk, identity.public_id)))
+
+
+@database_sync_to_async
+def _current_name(pk, public_id):
+    return _Author(public_id, store.identity_names({pk})[pk])

@@ -3,11 +3,13 @@ that opens sockets on the real ASGI application with an Origin and a session coo
 import asyncio
 
 import pytest
+from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 
 from rooms import services
+from rooms.live import writer
 from tests.frames import assert_valid_frame
 
 ORIGIN = (b"origin", b"http://localhost")
@@ -55,6 +57,12 @@ def alice(db):
 @pytest.fixture
 def bob(db):
     return services.identity_create(name="Bob")
+
+
+def send_message(*, room, author, body, client_id=None):
+    """Send a message from synchronous test code the one way production does
+    (rooms.live.writer.message_send). Returns (message frame, created)."""
+    return async_to_sync(writer.message_send)(room=room, author=author, body=body, client_id=client_id)
 
 
 def session_cookie_for(identity):

@@ -5,6 +5,7 @@ from django.test import Client
 
 from rooms import services
 from rooms.models import Message
+from tests.conftest import send_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,7 +22,7 @@ def test_the_room_list_shows_codes_and_message_counts_and_searches_by_code(moder
     room, other = services.room_create(), services.room_create()
     author = services.identity_create()
     for n in range(3):
-        services.message_send(room=room, author=author, body=f"m{n}")
+        send_message(room=room, author=author, body=f"m{n}")
     page = moderator.get("/admin/rooms/room/", {"q": room.code}).content.decode()
     assert room.code in page and other.code not in page
     assert '<td class="field-message_count">3</td>' in page
@@ -30,8 +31,8 @@ def test_the_room_list_shows_codes_and_message_counts_and_searches_by_code(moder
 def test_the_message_list_shows_an_excerpt_and_filters_by_room(moderator):
     room, other = services.room_create(), services.room_create()
     author = services.identity_create(name="Quinn")
-    services.message_send(room=room, author=author, body="first room " + "x" * 200)
-    services.message_send(room=other, author=author, body="second room")
+    send_message(room=room, author=author, body="first room " + "x" * 200)
+    send_message(room=other, author=author, body="second room")
     page = moderator.get("/admin/rooms/message/", {"room__id__exact": room.id}).content.decode()
     assert "first room" in page and "second room" not in page and "Quinn" in page
     assert "x" * 100 not in page

@@ -3,17 +3,18 @@ import pytest
 from channels.db import database_sync_to_async as db
 
 from rooms import services
+from rooms.live import writer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _send(room, author, body, client_id=None):
-    return services.message_send(room=room, author=author, body=body, client_id=client_id)[0]
+async def _send(room, author, body, client_id=None):
+    return (await writer.message_send(room=room, author=author, body=body, client_id=client_id))[0]
 
 
 async def test_hello_carries_you_the_room_and_the_latest_fifty_messages(connect, room, alice):
     for n in range(55):
-        await db(_send)(room, alice, f"m{n}")
+        await _send(room, alice, f"m{n}")
     a = await connect(room.code, alice)
     hello = a.hello
     assert hello["you"]["name"] == "Alice"
@@ -29,10 +30,10 @@ async def test_hello_in_an_empty_room_has_no_more_history(connect, room, alice):
 
 
 async def test_resume_with_after_sends_exactly_the_missed_changes_including_deletions(connect, room, alice):
-    kept = await db(_send)(room, alice, "before")
-    doomed = await db(_send)(room, alice, "to delete")
+    kept = await _send(room, alice, "before")
+    doomed = await _send(room, alice, "to delete")
     after = doomed["seq"]
-    new = await db(_send)(room, alice, "missed")
+    new = await _send(room, alice, "missed")
     message = await db(lambda: room.messages.get(id=kept["id"]))()
     await db(services.message_delete)(message=message)
     a = await connect(room.code, alice, query=f"after={after}")
@@ -45,7 +46,7 @@ async def test_resume_with_after_sends_exactly_the_missed_changes_including_dele
 async def test_resume_beyond_the_cap_says_has_more_and_sync_continues(connect, room, alice, settings):
     settings.CHAT_SYNC_MAX = 3
     for n in range(5):
-        await db(_send)(room, alice, f"m{n}")
+        await _send(room, alice, f"m{n}")
     a = await connect(room.code, alice, query="after=0")
     assert [m["body"] for m in a.hello["messages"]] == ["m0", "m1", "m2"]
     assert a.hello["has_more"] is True and a.hello["room"]["seq"] == 3
@@ -56,7 +57,7 @@ async def test_resume_beyond_the_cap_says_has_more_and_sync_continues(connect, r
 
 
 async def test_a_bad_after_gets_the_latest_page_and_an_error(connect, room, alice):
-    await db(_send)(room, alice, "latest")
+    await _send(room, alice, "latest")
     await connect(room.code, alice)  # a first tab, so the second hears no join of its own
     a = await connect(room.code, alice, query="after=banana")
     assert [m["body"] for m in a.hello["messages"]] == ["latest"]
@@ -97,7 +98,7 @@ async def test_the_room_code_in_the_socket_url_is_case_insensitive(connect, room
 
 
 async def test_history_pages_older_messages_before_a_message(connect, room, alice):
-    sent = [await db(_send)(room, alice, f"m{n}") for n in range(8)]
+    sent = [await _send(room, alice, f"m{n}") for n in range(8)]
     a = await connect(room.code, alice)
     await a.send({"type": "history", "before": sent[5]["id"], "limit": 3})
     page = await a.receive_type("history")
@@ -109,7 +110,7 @@ async def test_history_pages_older_messages_before_a_message(connect, room, alic
 
 async def test_history_before_a_message_of_another_room_is_not_found(connect, room, alice):
     other = await db(services.room_create)()
-    foreign = await db(_send)(other, alice, "elsewhere")
+    foreign = await _send(other, alice, "elsewhere")
     a = await connect(room.code, alice)
     await a.send({"type": "history", "before": foreign["id"]})
     assert (await a.receive_type("error"))["code"] == "not_found"
@@ -119,7 +120,7 @@ async def test_a_tick_carries_the_room_seq_so_a_dropped_broadcast_is_noticed(con
     settings.CHAT_TICK_SECONDS = 0.1
     a = await connect(room.code, alice)
     # Stored behind the socket's back, as if its broadcast had been dropped by the layer.
-    stored = await db(lambda: services.message_send(room=room, author=alice, body="quiet")[0])()
+    stored = (await writer.message_send(room=room, author=alice, body="quiet"))[0]
     while True:
         frame = await a.receive(timeout=2)
         if frame["type"] == "tick" and frame["seq"] >= stored["seq"]:
@@ -132,8 +133,11 @@ async def test_while_the_layer_fails_the_worker_still_delivers_to_its_own_socket
 ):
     from channels.layers import get_channel_layer
 
+    from rooms.live.fanout import Fanout
+
     settings.CHAT_TICK_SECONDS = 0.1
     a = await connect(room.code, alice)
+    another_worker = Fanout()  # with none, a lone worker on the in-memory layer never uses it
 
     async def layer_down(group, message):
         raise ConnectionError("Redis is away")
@@ -147,6 +151,7 @@ async def test_while_the_layer_fails_the_worker_still_delivers_to_its_own_socket
     assert [m["client_id"] for m in (await a.receive_type("sync"))["messages"]] == ["while-down"]
     monkeypatch.undo()
     assert await a.receive_type("tick") == {"type": "tick", "seq": 1}
+    del another_worker
 
 
 async def test_a_session_without_an_identity_keeps_the_one_its_first_socket_got(transactional_db):

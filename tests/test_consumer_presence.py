@@ -78,6 +78,19 @@ async def test_messages_after_a_rename_carry_the_new_name(connect, room, alice):
     assert (await a.receive_type("message"))["author"]["name"] == "Alicia"
 
 
+async def test_a_rename_in_one_tab_names_the_messages_and_typing_of_the_other_tab(connect, room, alice, bob):
+    # Two tabs of one person: renamed in the first, writing in the second. Each socket holds its
+    # own copy of the identity, so the second must not send under the name it was opened with.
+    first, second = await connect(room.code, alice), await connect(room.code, alice)
+    watcher = await connect(room.code, bob)
+    await first.send({"type": "rename", "name": "Alicia"})
+    assert (await watcher.receive_type("rename"))["member"]["name"] == "Alicia"
+    await second.send({"type": "message", "body": "from the other tab", "client_id": "tab-2"})
+    assert (await watcher.receive_type("message"))["author"]["name"] == "Alicia"
+    await second.send({"type": "typing"})
+    assert (await watcher.receive_type("typing"))["member"]["name"] == "Alicia"
+
+
 async def test_a_rename_reaches_every_room_the_member_is_in(connect, room, alice, bob):
     other = await db(services.room_create)()
     a = await connect(other.code, alice)

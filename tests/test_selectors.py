@@ -4,6 +4,7 @@ from django.db import connection
 
 from rooms import selectors, services
 from rooms.models import Message
+from tests.conftest import send_message
 
 pytestmark = pytest.mark.django_db
 
@@ -32,9 +33,10 @@ def test_changes_after_costs_three_queries(busy_room, django_assert_num_queries)
     assert seq == 300 and [c["seq"] for c in changes] == list(range(291, 301)) and not has_more
 
 
+@pytest.mark.django_db(transaction=True)  # send_message runs the writer, which needs committed transactions
 def test_a_message_created_and_deleted_since_after_shows_only_as_its_deletion(busy_room):
     author = Message.objects.first().author
-    frame, _ = services.message_send(room=busy_room, author=author, body="gone soon")
+    frame, _ = send_message(room=busy_room, author=author, body="gone soon")
     services.message_delete(message=Message.objects.get(id=frame["id"]))
     seq, changes, _ = selectors.changes_after(busy_room, 300)
     assert changes == [{"type": "delete", "id": frame["id"], "seq": 302}] and seq == 302

@@ -7,6 +7,7 @@ from django.db import connection
 from rooms import names, services, store
 from rooms.errors import ChatError
 from rooms.models import Message, Room
+from tests.conftest import send_message
 
 pytestmark = pytest.mark.django_db
 
@@ -61,18 +62,20 @@ def test_a_name_over_32_characters_is_refused():
     assert raised.value.code == "invalid_name"
 
 
+@pytest.mark.django_db(transaction=True)  # send_message runs the writer, which needs committed transactions
 def test_a_repeated_client_id_stores_the_message_once():
     room, author = services.room_create(), services.identity_create()
-    first, created = services.message_send(room=room, author=author, body="hi", client_id="k")
-    again, created_again = services.message_send(room=room, author=author, body="hi", client_id="k")
+    first, created = send_message(room=room, author=author, body="hi", client_id="k")
+    again, created_again = send_message(room=room, author=author, body="hi", client_id="k")
     assert created and not created_again and again == first
     assert Message.objects.count() == 1
     assert Room.objects.get(pk=room.pk).seq == 1
 
 
+@pytest.mark.django_db(transaction=True)  # send_message runs the writer, which needs committed transactions
 def test_a_deletion_takes_the_next_seq_and_clears_the_text():
     room, author = services.room_create(), services.identity_create()
-    frame, _ = services.message_send(room=room, author=author, body="oops")
+    frame, _ = send_message(room=room, author=author, body="oops")
     services.message_delete(message=Message.objects.get(id=frame["id"]))
     stored = Message.objects.get(id=frame["id"])
     assert stored.deleted_seq == 2 and stored.body == ""
@@ -89,7 +92,7 @@ def test_a_batch_stores_each_message_once_with_consecutive_seqs_per_room():
         services.MessageRequest(room, ben, "two", None),
         services.MessageRequest(room, ann, "one", "a1"),  # the same message twice in one batch
     ]
-    results, frames_by_room = services.messages_send(requests=requests)
+    results, frames_by_room = services.messages_store(requests=requests)
     assert [r[0]["seq"] for r in results] == [1, 1, 2, 1]
     assert [created for _, created in results] == [True, True, True, True]
     assert results[3][0] == results[0][0]
@@ -97,11 +100,12 @@ def test_a_batch_stores_each_message_once_with_consecutive_seqs_per_room():
     assert Message.objects.filter(room=room).count() == 2
 
 
+@pytest.mark.django_db(transaction=True)  # send_message runs the writer, which needs committed transactions
 def test_a_client_id_from_another_room_is_refused_in_a_batch_without_failing_the_rest():
     room, other = services.room_create(), services.room_create()
     ann = services.identity_create()
-    services.message_send(room=room, author=ann, body="first", client_id="k")
-    results, _ = services.messages_send(
+    send_message(room=room, author=ann, body="first", client_id="k")
+    results, _ = services.messages_store(
         requests=[services.MessageRequest(other, ann, "again", "k"), services.MessageRequest(other, ann, "fine", "k2")]
     )
     assert isinstance(results[0], ChatError) and results[0].code == "invalid_field"
@@ -124,7 +128,40 @@ def test_the_resend_check_looks_up_each_client_id_instead_of_reading_all_the_aut
     assert "message_author_client_id_unique (author_id=? AND client_id=?)" in plan
 
 
+@pytest.mark.django_db(transaction=True)  # send_message runs the writer, which needs committed transactions
 def test_a_stored_client_id_is_found_by_the_resend_check():
     room, ann, ben = services.room_create(), services.identity_create(), services.identity_create()
-    services.message_send(room=room, author=ann, body="hi", client_id="k-1")
+    send_message(room=room, author=ann, body="hi", client_id="k-1")
     assert store.client_ids_taken({(ann.id, "k-1"), (ben.id, "k-1"), (ann.id, "k-2")}) == {(ann.id, "k-1")}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_resend_that_races_another_worker_leaves_no_gap_in_the_room_seq(monkeypatch):
+    # Another worker stored this client_id between our check and our insert: the insert skips
+    # it. Its seq must be given back, or every socket's order would wait on a seq never sent.
+    room, ann, ben = services.room_create(), services.identity_create(), services.identity_create()
+    stored, _ = send_message(room=room, author=ann, body="hi", client_id="k-1")
+    real_check, checks = store.client_ids_taken, []
+
+    def check_before_the_other_worker(pairs):  # the batch's check saw nothing; later ones see it
+        checks.append(pairs)
+        return set() if len(checks) == 1 else real_check(pairs)
+
+    monkeypatch.setattr(store, "client_ids_taken", check_before_the_other_worker)
+    results, frames_by_room = services.messages_store(requests=[
+        services.MessageRequest(room, ben, "before", "b-1"),
+        services.MessageRequest(room, ann, "hi", "k-1"),
+        services.MessageRequest(room, ben, "after", "b-2"),
+    ])
+    assert results[1] == (stored, False)
+    assert [f["seq"] for f in frames_by_room[room.code]] == [2, 3]
+    assert Room.objects.get(pk=room.pk).seq == 3
+    assert sorted(Message.objects.filter(room=room).values_list("seq", flat=True)) == [1, 2, 3]
+
+
+def test_a_batch_with_a_repeated_client_id_takes_one_seq_per_message():
+    room, ann = services.room_create(), services.identity_create()
+    services.messages_store(requests=[services.MessageRequest(room, ann, "one", "a1")] * 3)
+    results, _ = services.messages_store(requests=[services.MessageRequest(room, ann, "two", "a2")])
+    assert results[0][0]["seq"] == 2  # no gap: the repeats took no seq
+    assert Room.objects.get(pk=room.pk).seq == 2

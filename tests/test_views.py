@@ -6,6 +6,7 @@ from django.test import Client
 
 from rooms import services
 from rooms.models import Identity, Room
+from tests.conftest import send_message
 
 pytestmark = pytest.mark.django_db
 
@@ -80,11 +81,12 @@ def test_the_room_page_works_from_a_link_without_the_home_page(client):
     assert room.code in response.content.decode()
 
 
+@pytest.mark.django_db(transaction=True)  # send_message runs the writer, which needs committed transactions
 def test_the_room_page_shows_the_last_fifty_messages_as_text(client):
     room, author = services.room_create(), services.identity_create(name="Eve")
     for n in range(52):
-        services.message_send(room=room, author=author, body=f"note {n}")
-    services.message_send(room=room, author=author, body="<script>alert(1)</script> see https://example.org")
+        send_message(room=room, author=author, body=f"note {n}")
+    send_message(room=room, author=author, body="<script>alert(1)</script> see https://example.org")
     page = client.get(f"/rooms/{room.code}/").content.decode()
     assert "note 2<" not in page and "note 3<" in page
     assert "<script>alert(1)</script>" not in page

@@ -14,7 +14,7 @@ from django.db import DatabaseError
 
 from rooms import protocol, selectors, services
 from rooms.errors import ChatError
-from rooms.live import fanout, ticker, writer
+from rooms.live import doorway, ticker, writer
 from rooms.live.ratelimit import SlidingWindow, parse_rate
 from rooms.live.servers.frames import EXTENSION as FRAMES_EXTENSION
 
@@ -58,8 +58,8 @@ def _after_from_query(scope):
 class RoomConsumer(AsyncWebsocketConsumer):
     """One browser tab in one room.
 
-    It hears its room through this worker's fan-out (rooms/fanout.py), which writes a room's
-    frames to every socket here at once, so it has no channel-layer channel of its own.
+    It hears its room through the doorway (rooms/live/doorway.py), whose fan-out writes a room's
+    frames to every socket of this worker at once, so it has no channel-layer channel of its own.
     """
 
     channel_layer = None  # no per-socket channel: see the class docstring
@@ -85,7 +85,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             # for it. (Both are no-ops after a normal disconnect().)
             ticker.unregister(self)
             if self.room is not None:
-                await fanout.current().leave(self.room.code, self)
+                await doorway.room_leave(self.room.code, self)
 
     async def dispatch(self, message):
         # channels 4.3 hops to the database thread (aclose_old_connections) before every handler;
@@ -120,9 +120,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
         after, complaint = _after_from_query(self.scope)
         # A name for this socket's presence row, unique across workers.
         self.channel_name = f"socket.{uuid.uuid4().hex}"
-        # Join the fan-out before reading the snapshot, so no change falls between the two;
+        # Join the room before reading the snapshot, so no change falls between the two;
         # what the room says meanwhile waits until the hello is out.
-        await fanout.current().join(self.room.code, self)
+        await doorway.room_join(self.room, self)
         await db(services.presence_connect)(room=self.room, identity=self.identity, channel_name=self.channel_name)
         hello = await db(services.room_hello)(room=self.room, identity=self.identity, after=after)
         await self.accept()
@@ -130,14 +130,14 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if complaint:
             await self.send_frame(complaint)
         self.frames = self.scope.get("extensions", {}).get(FRAMES_EXTENSION)
-        await fanout.current().opened(self)
+        await doorway.socket_opened(self.room.code, self, hello["room"]["seq"])
         ticker.register(self, self.room)
 
     async def disconnect(self, code):
         if self.room is None:
             return
         ticker.unregister(self)
-        await fanout.current().leave(self.room.code, self)
+        await doorway.room_leave(self.room.code, self)
         await db(services.presence_closing)(channel_name=self.channel_name)
         # Wait before announcing a leave: a refresh reconnects within the grace and is no leave.
         await asyncio.sleep(settings.CHAT_LEAVE_GRACE)
@@ -195,12 +195,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         seq, changes, has_more = await db(selectors.changes_after)(self.room, after)
         return protocol.sync(seq, changes, has_more)
 
-    # ---- the room's frames, from the fan-out ----
+    # ---- the room's frames, from the doorway ----
 
     async def send_texts(self, texts):
         for text in texts:
             await self.send(text_data=text)
-
-    def heard_rename(self, renamed):
-        if renamed["id"] == self.identity.public_id:  # another tab of this identity renamed it
-            self.identity.name = renamed["name"]

@@ -1,41 +1,81 @@
-"""The only doorway from the services to the sockets: frames serialized once, sent after commit.
+"""The one doorway from the domain to the sockets: every room change goes out through here.
 
-Frames are serialized here, once per fan-out; rooms/fanout.py frames them once per worker and
-writes the same bytes to each socket. Several frames for one room travel together, so a burst
-costs each socket one write. Publishing waits for the surrounding transaction to commit, so
-nobody hears of a change that the database does not have.
+- `publish_on_commit(room_code, frames)`: from synchronous code in a transaction (services);
+  sent once the transaction commits, so nobody hears of a change the database does not have.
+- `publish(frames_by_room)`: from the event loop, after the commit (the message writer).
+- `publish_now(room_code, frame)`: a frame the database does not keep (typing).
+- `publish_tick(room_code, seq)`: the periodic tick (the ticker).
+- `room_join`, `socket_opened`, `room_leave`: a socket's place in its room (the consumer).
+
+Frames are serialized here, once per publish, into (kind, seq, text) items: the kind and seq
+let each worker's fan-out write a room's changes in seq order (rooms/live/ordering.py), and the
+fan-out frames the texts once per worker (rooms/live/fanout.py). Several frames for one room
+travel together, so a burst costs each socket one write. Nothing else imports the fan-out or
+touches the channel layer.
 """
 from asgiref.sync import async_to_sync
 from django.db import transaction
 
 from rooms import protocol
 from rooms.live import fanout
+from rooms.live.ordering import CHANGE, PLAIN, TICK
 
 
-def _texts(frames):
+def _items(frames):
     if isinstance(frames, dict):
         frames = [frames]
-    return [protocol.dumps(frame) for frame in frames]
+    return [
+        (CHANGE, frame["seq"], protocol.dumps(frame)) if frame["type"] in protocol.CHANGE_TYPES
+        else (PLAIN, None, protocol.dumps(frame))
+        for frame in frames
+    ]
 
 
-async def _publish(room_code, texts, renamed=None):
+async def _publish(room_code, items):
     """True if the other workers were reached too. A failed layer must not fail the caller: the
-    change is stored, ticks show clients the gap and `sync` fetches it."""
-    return await fanout.current().publish(room_code, texts, renamed)
+    change is stored, and the other workers' gap fills and ticks bring it to their sockets."""
+    return await fanout.current().publish(room_code, items)
 
 
-def publish_on_commit(room_code, frames, renamed=None):
+def publish_on_commit(room_code, frames):
     """From synchronous code: send `frames` (one or a list) to the room once the transaction commits."""
-    texts = _texts(frames)
-    transaction.on_commit(lambda: async_to_sync(_publish)(room_code, texts, renamed))
+    items = _items(frames)
+    transaction.on_commit(lambda: async_to_sync(_publish)(room_code, items))
 
 
 async def publish(frames_by_room):
     """From the event loop, after the commit: send each room its frames together."""
     for room_code, frames in frames_by_room.items():
-        await _publish(room_code, _texts(frames))
+        await _publish(room_code, _items(frames))
 
 
 async def publish_now(room_code, frame):
-    """Send a frame that the database does not keep (typing) straight away; True if sent."""
-    return await _publish(room_code, _texts(frame))
+    """Send a frame that the database does not keep (typing) straight away; True if sent everywhere."""
+    return await _publish(room_code, _items(frame))
+
+
+async def publish_tick(room_code, seq):
+    """The room's tick: to the other workers once, and to the sockets here after every change up
+    to `seq` has gone out. If the layer fails, the sockets here hear it flagged `delayed`, so
+    pages show that updates from other workers come late (through gap fills)."""
+    here = fanout.current()
+    text = protocol.dumps(protocol.tick(seq))
+    if not await here.send_to_workers(room_code, [(TICK, seq, text)]):
+        text = protocol.dumps(protocol.tick(seq, delayed=True))
+    await here.deliver(room_code, [(TICK, seq, text)])
+
+
+async def room_join(room, socket):
+    """The socket hears the room from now on; what it hears waits until `socket_opened`.
+    Raises if the room cannot be joined just now (the channel layer or the database away)."""
+    await fanout.current().join(room, socket)
+
+
+async def socket_opened(room_code, socket, seq):
+    """The socket's hello, which brought it to `seq`, is out: from here on it hears the room's
+    frames that come after that, in seq order."""
+    await fanout.current().opened(room_code, socket, seq)
+
+
+async def room_leave(room_code, socket):
+    await fanout.current().leave(room_code, socket)

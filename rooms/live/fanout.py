@@ -1,4 +1,4 @@
-"""Each worker hands a room's frames to its own sockets, and once to every other worker.
+"""Each worker writes a room's frames to its own sockets in seq order, and gives them once to every other worker.
 
 The path per recipient is what a chat pays for most: through a channel-layer message, a consumer
 dispatch, an ASGI `send` and an autobahn framing for every socket, chatsite spent ~95 µs of server
@@ -7,26 +7,28 @@ once and writes the same bytes to every socket spent ~20 µs (docs/benchmarks.md
 
 - each worker keeps, per room, the sockets open on it (a socket joins before its `hello` is
   read, so nothing falls between the snapshot and the live frames, and leaves when it closes);
-- a room's frames are framed once per worker (chatsite/frames.py) and the same bytes go to each
-  socket the server lets us write to directly: chatsite.serve and chatsite.serve_uvicorn give
-  each socket the ASGI extension `chatsite.frames` (`prepare_frames`, `write_frames`, with the
-  send-buffer bound); sockets on any other server (runserver, the test communicator) get the
-  same texts through ASGI `send`;
+- a room's frames go out in seq order (rooms/live/ordering.py): a change that arrives ahead of a
+  gap waits up to CHAT_REORDER_WAIT_MS for it, then the gap is filled from the database;
+- a room's frames are framed once per worker and the same bytes go to each socket the server
+  lets us write to directly (the ASGI extension `chatsite.frames` of rooms/live/servers/);
+  sockets on any other server (runserver, the test communicator) get the texts through ASGI;
 - the channel layer carries a room's frames once per worker, not once per socket: each worker
   has one channel, in the groups of the rooms it has sockets in, and skips what it sent itself.
-  A layer failure does not stop delivery on this worker; the caller hears False and the
-  ticker tells the sockets here that updates from elsewhere are late.
+  A layer failure does not stop delivery on this worker; the caller hears False.
 
-Frames heard by a socket whose `hello` is not out yet wait for it (`opened`), so none overtakes
-the snapshot. One Fanout per event loop, like the message writer.
+Only rooms/live/doorway.py calls this module; it is the only code that touches the channel layer.
+One Fanout per event loop, like the message writer.
 """
 import asyncio
 import logging
 import weakref
 
+from channels.db import database_sync_to_async as db
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
 
-from chatsite import layers
+from rooms import protocol, selectors
+from rooms.live.ordering import SeqOrder
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,6 @@ EVENT_TYPE = "room.event"
 
 _fanouts = weakref.WeakKeyDictionary()  # event loop -> Fanout
 _everyone = weakref.WeakSet()  # every Fanout in this process
-_PROCESS_LOCAL = (InMemoryChannelLayer, layers.InMemoryChannelLayer)
 
 
 def group_name(room_code):
@@ -50,89 +51,130 @@ def current():
     return fanout
 
 
+def _changes_between(room, after, upto):
+    frames, reached = selectors.changes_between(room, after, upto)
+    return [(frame["seq"], protocol.dumps(frame)) for frame in frames], reached
+
+
+_read_changes = db(_changes_between)
+_read_seq = db(selectors.room_seq)
+
+
+class Joining:
+    """A socket whose place in its room's order is not settled: its hello is not out yet
+    (`queue` keeps what the room said meanwhile), or it is ahead of the room (`floor`, the seq
+    of its hello, is above what this worker has sent: it hears only what comes after it)."""
+
+    __slots__ = ("queue", "floor")
+
+    def __init__(self):
+        self.queue = []
+        self.floor = None
+
+
+class RoomStream:
+    """One room on one worker: its sockets, its order, and the gap filler."""
+
+    __slots__ = ("room", "live", "joining", "order", "early", "ready", "fill_timer", "filling")
+
+    def __init__(self, room):
+        self.room = room
+        self.live = {}  # socket -> None, in joining order: in step with the room's order
+        self.joining = {}  # socket -> Joining
+        self.order = None  # a SeqOrder once the room's seq is read
+        self.early = []  # items heard before that
+        self.ready = None  # the task that joins the layer group and reads the room's seq
+        self.fill_timer = None
+        self.filling = False
+
+
 class Fanout:
     """The sockets of one worker, by room, and the worker's one channel in the layer.
 
-    A socket here is any object with `frames` (the server's direct writer, or None),
-    `send_texts(texts)` (ASGI send) and `heard_rename(renamed)`.
+    A socket is any object with `frames` (the server's direct writer, or None) and
+    `send_texts(texts)` (ASGI send).
     """
 
     def __init__(self):
-        self.rooms = {}     # room code -> {socket: None}, in joining order
-        self.waiting = {}   # socket -> [texts, ...] heard before its hello went out
+        self.rooms = {}  # room code -> RoomStream
         self.in_groups = set()  # room codes whose layer group this worker's channel is in
         self.channel = None
         self.receiver = None
+        self.fills = set()  # running gap fills (kept so they are not collected mid-way)
         _everyone.add(self)
 
-    async def join(self, room_code, socket):
-        """Hear the room's frames from now on; they wait for `opened(socket)`.
+    # ---- a socket's place in its room ----
 
-        Raises if the layer cannot be joined (Redis away): the socket is not kept, and the next
-        socket to join the room tries the layer again."""
-        self.waiting[socket] = []
-        self.rooms.setdefault(room_code, {})[socket] = None
-        if room_code not in self.in_groups:
-            try:
-                await self._layer_join(room_code)
-            except BaseException:
-                await self.leave(room_code, socket)
-                raise
+    async def join(self, room, socket):
+        """Hear the room's frames from now on; they wait for `opened`.
 
-    async def opened(self, socket):
-        """The socket's hello is out: hand it what it heard meanwhile, then everything as it comes."""
-        waiting = self.waiting.get(socket)
-        while waiting:
-            await socket.send_texts(waiting.pop(0))
-        self.waiting.pop(socket, None)
+        Raises if the layer cannot be joined (Redis away) or the room's seq cannot be read: the
+        socket is not kept, and the next socket to join the room tries again."""
+        stream = self.rooms.get(room.code)
+        if stream is None:
+            stream = self.rooms[room.code] = RoomStream(room)
+            stream.ready = asyncio.get_running_loop().create_task(self._start(room.code, stream))
+        stream.joining[socket] = Joining()
+        try:
+            await asyncio.shield(stream.ready)
+        except BaseException:
+            await self.leave(room.code, socket)
+            raise
+
+    async def opened(self, room_code, socket, seq):
+        """The socket's hello (which brought it to `seq`) is out: hand it what it heard since it
+        joined and is newer than its hello, then everything as it comes."""
+        stream = self.rooms.get(room_code)
+        joining = stream.joining.get(socket) if stream else None
+        if joining is None:
+            return
+        while joining.queue:
+            items, joining.queue = joining.queue, []
+            texts = [text for item_seq, text in items if item_seq is None or item_seq > seq]
+            if texts:
+                await _send(socket, texts)
+        joining.queue, joining.floor = None, seq
+        _settle(stream, socket, joining)
 
     async def leave(self, room_code, socket):
-        self.waiting.pop(socket, None)
-        members = self.rooms.get(room_code)
-        if members is None or socket not in members:
+        stream = self.rooms.get(room_code)
+        if stream is None or (stream.live.pop(socket, False) is False and stream.joining.pop(socket, None) is None):
             return
-        del members[socket]
-        if not members:
-            del self.rooms[room_code]
-            if room_code in self.in_groups:
-                self.in_groups.discard(room_code)
-                await self._layer_leave(room_code)
+        if stream.live or stream.joining:
+            return
+        del self.rooms[room_code]
+        if stream.fill_timer is not None:
+            stream.fill_timer.cancel()
+        if room_code in self.in_groups:
+            self.in_groups.discard(room_code)
+            await self._layer_leave(room_code)
 
-    async def publish(self, room_code, texts, renamed=None):
+    # ---- frames ----
+
+    async def publish(self, room_code, items):
         """Deliver here, then to the other workers. False if the layer failed (delivered here anyway)."""
-        await self.deliver(room_code, texts, renamed)
-        return await self.send_to_workers(room_code, texts, renamed)
+        await self.deliver(room_code, items)
+        return await self.send_to_workers(room_code, items)
 
-    async def deliver(self, room_code, texts, renamed=None):
-        """Hand `texts` to every socket of the room on this worker, framing them once."""
-        members = self.rooms.get(room_code)
-        if not members:
+    async def deliver(self, room_code, items):
+        """Write the room's (kind, seq, text) items to its sockets on this worker, in seq order."""
+        stream = self.rooms.get(room_code)
+        if stream is None:
             return
-        framed = None
-        through_asgi = []
-        for socket in list(members):
-            if renamed is not None:
-                socket.heard_rename(renamed)
-            waiting = self.waiting.get(socket)
-            if waiting is not None:
-                waiting.append(texts)
-            elif socket.frames is None:
-                through_asgi.append(socket)
-            else:
-                if framed is None:
-                    framed = socket.frames.prepare_frames(texts)
-                socket.frames.write_frames(framed)
-        for socket in through_asgi:
-            await socket.send_texts(texts)
+        if stream.order is None:
+            stream.early.extend(items)
+            return
+        out = stream.order.take(items)
+        if out:
+            await _emit(stream, out)
+        self._watch(room_code, stream)
 
-    async def send_to_workers(self, room_code, texts, renamed=None):
-        """Give the room's frames to the layer once; True if it took them."""
+    async def send_to_workers(self, room_code, items):
+        """Give the room's items to the layer once; True if it took them."""
         layer = get_channel_layer()
         if layer is None or self._only_worker(layer):
             return True
-        event = {"type": EVENT_TYPE, "room": room_code, "texts": texts, "origin": self.channel}
-        if renamed is not None:
-            event["renamed"] = renamed
+        event = {"type": EVENT_TYPE, "room": room_code, "items": items, "origin": self.channel}
         try:
             await layer.group_send(group_name(room_code), event)
             return True
@@ -144,7 +186,58 @@ class Fanout:
     def _only_worker(self, layer):
         """An in-memory layer reaches this process only: with no other fan-out in it, a group_send
         would come back to this worker alone, to be skipped (a loop round and a queue per batch)."""
-        return isinstance(layer, _PROCESS_LOCAL) and len(_everyone) == 1
+        return isinstance(layer, InMemoryChannelLayer) and len(_everyone) == 1
+
+    # ---- the room's order ----
+
+    async def _start(self, room_code, stream):
+        """Join the layer group, then read the room's seq: every socket of the room reads its
+        hello after this, so its hello is at or past where the room's order starts."""
+        try:
+            if room_code not in self.in_groups:
+                await self._layer_join(room_code)
+            seq = await _read_seq(stream.room)
+        except BaseException:
+            if self.rooms.get(room_code) is stream:
+                del self.rooms[room_code]  # the next socket to join tries again
+            raise
+        stream.order = SeqOrder(seq)
+        early, stream.early = stream.early, None
+        if early:
+            await self.deliver(room_code, early)
+
+    def _watch(self, room_code, stream, delay=None):
+        """Something waits for a gap: fill it from the database unless it closes in time."""
+        if stream.order.waiting and stream.fill_timer is None and not stream.filling:
+            wait = settings.CHAT_REORDER_WAIT_MS / 1000 if delay is None else delay
+            stream.fill_timer = asyncio.get_running_loop().call_later(wait, self._fill_soon, room_code, stream)
+
+    def _fill_soon(self, room_code, stream):
+        stream.fill_timer = None
+        if self.rooms.get(room_code) is stream and stream.order.waiting:
+            stream.filling = True
+            task = asyncio.get_running_loop().create_task(self._fill(room_code, stream))
+            self.fills.add(task)
+            task.add_done_callback(self.fills.discard)
+
+    async def _fill(self, room_code, stream):
+        order = stream.order
+        upto = order.gap_end()
+        try:
+            changes, reached = await _read_changes(stream.room, order.cursor, upto)
+        except Exception:
+            # The page's own gap check is the second line: it syncs when the database is back.
+            log.warning("filling a gap in room %s from the database failed; sending what is held", room_code,
+                        exc_info=True)
+            changes, reached = [], upto
+        try:
+            out = order.fill(reached, changes)
+            if out:
+                await _emit(stream, out)
+        finally:
+            stream.filling = False
+            if self.rooms.get(room_code) is stream:
+                self._watch(room_code, stream, delay=0 if reached < upto else None)
 
     # ---- this worker's channel ----
 
@@ -178,13 +271,57 @@ class Fanout:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                # Redis away for a moment: ticks show clients the gap meanwhile.
+                # Redis away for a moment: ticks and gap fills catch the sockets up meanwhile.
                 log.warning("receiving from the channel layer failed; retrying in 1 s", exc_info=True)
                 await asyncio.sleep(1)
                 continue
             if event.get("origin") == channel:
                 continue
             try:
-                await self.deliver(event["room"], event["texts"], event.get("renamed"))
+                await self.deliver(event["room"], event["items"])
             except Exception:
                 log.warning("could not deliver a layer event to this worker's sockets: %r", event, exc_info=True)
+
+
+async def _emit(stream, out):
+    """Write (seq, text) items, already in order, to the room's sockets: framed once for all."""
+    texts = [text for _, text in out]
+    framed = None
+    later = []  # (socket, texts) sent through ASGI, after every direct write and queue
+    for socket in stream.live:
+        if socket.frames is None:
+            later.append((socket, texts))
+        else:
+            if framed is None:
+                framed = socket.frames.prepare_frames(texts)
+            socket.frames.write_frames(framed)
+    settled = []
+    for socket, joining in stream.joining.items():
+        if joining.queue is not None:
+            joining.queue.extend(out)
+            continue
+        mine = [text for seq, text in out if seq is None or seq > joining.floor]
+        if mine:
+            if socket.frames is None:
+                later.append((socket, mine))
+            else:
+                socket.frames.write_frames(socket.frames.prepare_frames(mine))
+        settled.append((socket, joining))
+    for socket, joining in settled:
+        _settle(stream, socket, joining)
+    for socket, socket_texts in later:
+        await socket.send_texts(socket_texts)
+
+
+def _settle(stream, socket, joining):
+    """A socket whose hello is out joins the room's common path once the room has caught up to it."""
+    if stream.order is not None and stream.order.cursor >= joining.floor and stream.joining.get(socket) is joining:
+        del stream.joining[socket]
+        stream.live[socket] = None
+
+
+async def _send(socket, texts):
+    if socket.frames is None:
+        await socket.send_texts(texts)
+    else:
+        socket.frames.write_frames(socket.frames.prepare_frames(texts))

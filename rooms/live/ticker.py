@@ -1,11 +1,12 @@
 """One background loop per worker process: the periodic `tick` frame and the presence heartbeat.
 
-`tick` carries each room's latest seq to the sockets open in it, so a client whose broadcast was
-dropped (full channel, Redis blip) sees the gap and syncs without reconnecting. It travels
-through the fan-out like any broadcast, so it reaches each socket behind the frames sent before
-it: a server that is only behind shows no false gap (ticks that overtook a queue of broadcasts
-made every client sync every round, measured at 10,000 deliveries/s as 40 % more CPU per
-delivery). Each worker ticks its own sockets and gives the layer one tick per room for the others.
+`tick` carries each room's latest seq to the sockets open in it. It goes out through the doorway
+like any frame, and each worker's fan-out sends it only after every change up to its seq (filling
+a gap from the database if one stays open), so a tick never shows a client a false gap (ticks
+that overtook a queue of broadcasts made every client sync every round, measured at 10,000
+deliveries/s as 40 % more CPU per delivery), and a change the channel layer dropped reaches the
+sockets by the next tick. Each worker ticks its own sockets and gives the layer one tick per room
+for the others.
 The heartbeat refreshes this worker's presence rows in one UPDATE, and every worker sweeps rows
 that nobody refreshed: the members of a killed worker leave within CHAT_PRESENCE_TIMEOUT.
 """
@@ -16,8 +17,8 @@ import time
 from channels.db import database_sync_to_async as db
 from django.conf import settings
 
-from rooms import protocol, services
-from rooms.live import fanout
+from rooms import services
+from rooms.live import doorway
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +61,5 @@ async def _run():
 async def _tick():
     codes = {room.id: room.code for room in _sockets.values()}
     seqs = await db(services.room_seqs)(room_ids=set(codes))
-    here = fanout.current()
     for room_id, seq in seqs.items():
-        text = protocol.dumps(protocol.tick(seq))
-        if not await here.send_to_workers(codes[room_id], [text]):
-            # The layer is down: the sockets here hear the tick flagged `delayed`, so pages show
-            # that updates from other workers are late and keep up by syncing every tick.
-            text = protocol.dumps(protocol.tick(seq, delayed=True))
-        await here.deliver(codes[room_id], [text])
+        await doorway.publish_tick(codes[room_id], seq)

@@ -1,4 +1,8 @@
-"""Group commit for messages: the requests that arrive while a batch is being stored form the next.
+"""The one way a message enters the world (`message_send`), and the group commit behind it.
+
+The consumer, the admin, the tests and bots all send through `message_send`; synchronous code
+calls it through asgiref's `async_to_sync`. The requests that arrive while a batch is being
+stored form the next batch.
 
 One database-thread hop and one transaction per batch instead of per message, and one framing
 and one write per socket per room per batch. An idle writer stores a lone message at once, so
@@ -25,7 +29,7 @@ _writers = weakref.WeakKeyDictionary()  # event loop -> MessageWriter
 
 
 def _store(requests):
-    return services.messages_send(requests=requests)
+    return services.messages_store(requests=requests)
 
 
 _store_batch = db(_store)  # made once: building the wrapper per batch cost a third of the hop
@@ -77,7 +81,10 @@ class MessageWriter:
 
 
 async def message_send(*, room, author, body, client_id=None):
-    """Store a message through this loop's writer. Returns (frame, created); raises ChatError."""
+    """Send a message to a room: store it (with the room's next seq, in a batch with whatever else
+    arrives meanwhile) and publish it after the commit. Returns (message frame, created); a
+    repeated client_id of the same author gives the stored message with created False.
+    Raises ChatError for a message that cannot be sent (body checked by rooms/protocol.py)."""
     loop = asyncio.get_running_loop()
     writer = _writers.get(loop)
     if writer is None:

@@ -6,11 +6,13 @@ pytestmark = pytest.mark.browser
 
 SEEDED = 75
 SEED = f"""
+from asgiref.sync import async_to_sync
 from rooms import services
+from rooms.live.writer import message_send
 room = services.room_create()
 author = services.identity_create(name="Seeder")
 for n in range(1, {SEEDED} + 1):
-    services.message_send(room=room, author=author, body=f"seed {{n}}")
+    async_to_sync(message_send)(room=room, author=author, body=f"seed {{n}}")
 print(room.code)
 """
 

@@ -34,9 +34,8 @@ def failing_once(function, error):
     ids=["locked", "gone"],
 )
 async def test_a_failed_write_answers_unavailable_and_a_resend_stores_the_message_once(connect, room, alice, monkeypatch, error):
-    # Messages are stored in batches (rooms/writer.py) where that exists, one by one otherwise.
-    name = "messages_send" if hasattr(services, "messages_send") else "message_send"
-    monkeypatch.setattr(services, name, failing_once(getattr(services, name), error))
+    # Messages are stored in batches (rooms/live/writer.py through services.messages_store).
+    monkeypatch.setattr(services, "messages_store", failing_once(services.messages_store, error))
     client = await connect(room.code, alice)
     await client.send({"type": "message", "body": "important", "client_id": "c-1"})
     assert (await client.receive_type("error"))["code"] == "unavailable"

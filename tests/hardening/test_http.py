@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 
 from rooms import services
+from tests.conftest import send_message
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,7 @@ def moderator(django_user_model):
 def evil_room():
     room = services.room_create()
     author = services.identity_create(name=EVIL_NAME)
-    services.message_send(room=room, author=author, body=EVIL_BODY)
+    send_message(room=room, author=author, body=EVIL_BODY)
     return room
 
 
@@ -75,6 +76,7 @@ def test_browser_code_never_parses_user_text_as_html():
         assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function", text), script.name
 
 
+@pytest.mark.django_db(transaction=True)  # send_message runs the writer, which needs committed transactions
 def test_names_and_messages_are_escaped_on_the_room_page(client):
     page = client.get(f"/rooms/{evil_room().code}/").content.decode()
     assert "<script>alert" not in page and "<img src=x" not in page
@@ -83,6 +85,7 @@ def test_names_and_messages_are_escaped_on_the_room_page(client):
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
 
 
+@pytest.mark.django_db(transaction=True)  # send_message runs the writer, which needs committed transactions
 def test_names_and_messages_are_escaped_in_the_admin(moderator):
     evil_room()
     for path in ("/admin/rooms/message/", "/admin/rooms/identity/"):
@@ -90,6 +93,7 @@ def test_names_and_messages_are_escaped_in_the_admin(moderator):
         assert "<script>alert" not in page and "<img src=x" not in page, path
 
 
+@pytest.mark.django_db(transaction=True)  # send_message runs the writer, which needs committed transactions
 def test_the_admin_pages_load_only_same_origin_scripts(moderator):
     evil_room()
     for path in ("/admin/", "/admin/rooms/message/", "/admin/rooms/room/"):

@@ -70,6 +70,23 @@ async def test_four_senders_on_two_workers_show_every_message_once_in_seq_order(
     assert [m["id"] for m in views[0].messages()] == [m["id"] for m in views[1].messages()]
 
 
+async def test_every_socket_receives_the_rooms_changes_in_seq_order_without_gaps(live, browsers):
+    """docs/protocol.md's promise, on the raw socket (no reordering by the client): with senders
+    on both workers interleaving their batches, each socket gets seq h+1, h+2, ... in order,
+    where h is its hello's seq, and nothing twice."""
+    code, senders, watchers = await _crowd(live, browsers, senders=6)
+    per_sender = 40
+
+    await asyncio.gather(*(_burst(s, i, per_sender, pause=0) for i, s in enumerate(senders)))
+
+    expected = 6 * per_sender
+    for socket in [*watchers, *senders]:
+        while len(socket.messages()) < expected:
+            await socket.expect("message", timeout=15, skip={"join", "leave", "typing", "rename"})
+        start = socket.hello["room"]["seq"]
+        assert [m["seq"] for m in socket.messages()] == list(range(start + 1, start + expected + 1))
+
+
 async def _crowd(live, browsers, senders):
     """A room with `senders` sending sockets and one watcher per worker, spread over both workers."""
     host = browsers(live.workers[0].url)
@@ -87,10 +104,10 @@ async def _crowd(live, browsers, senders):
     return code, sending, watchers
 
 
-async def _burst(socket, index, count):
+async def _burst(socket, index, count, pause=0.005):
     for n in range(count):
         await socket.send({"type": "message", "body": f"{index}-{n}", "client_id": f"s{index}-{n}"})
-        await asyncio.sleep(0.005)
+        await asyncio.sleep(pause)
 
 
 async def test_senders_in_several_rooms_on_both_workers_are_never_refused(live, browsers):

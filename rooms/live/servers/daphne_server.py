@@ -9,7 +9,7 @@ Plain `daphne` cannot express two limits that chatsite needs:
   are checked on the frame header, before the payload is read: a client announcing 100 MB is
   closed with 1009 without the server holding more than one network read of it.
 - One framing per broadcast. The server gives each socket the ASGI extension `chatsite.frames`
-  (this protocol itself): rooms/fanout.py frames a room's texts once with `prepare_frames` and
+  (this protocol itself): rooms/live/fanout.py frames a room's texts once with `prepare_frames` and
   writes the same bytes to every socket of the room with `write_frames`, the way
   `websockets.broadcast` does, instead of an ASGI send and an autobahn framing per recipient.
   Compression is never negotiated here, so the bytes are the same for every socket.

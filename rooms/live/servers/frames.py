@@ -1,7 +1,7 @@
 """Server-to-client WebSocket text frames as bytes, made once and written to many sockets.
 
 A server frame is never masked (RFC 6455, section 5.1) and chatsite's servers never negotiate
-compression, so the bytes of a frame are the same for every socket: rooms/fanout.py frames a
+compression, so the bytes of a frame are the same for every socket: rooms/live/fanout.py frames a
 room's batch once per worker with this and each server's `write_frames` writes the bytes.
 """
 

@@ -9,7 +9,7 @@ The same socket limits as chatsite.serve:
   websockets' max_size, which applies to incoming messages only;
 - a client that stops reading is dropped once CHAT_SEND_BUFFER_BYTES beyond the largest frame
   it was sent wait unsent (`write_frames`; ASGI sends wait for the buffer to drain anyway);
-- each socket offers the `chatsite.frames` extension, so rooms/fanout.py frames a room's batch
+- each socket offers the `chatsite.frames` extension, so rooms/live/fanout.py frames a room's batch
   once and writes the same bytes to every socket of the room.
 """
 import argparse
