@@ -189,7 +189,10 @@ def main(argv=None):
     if not _has_option(argv, "--websocket-max-frame-size"):
         argv += ["--websocket-max-frame-size", str(settings.CHAT_FRAME_MAX_BYTES)]
     if not _has_option(argv, "--websocket-max-message-size"):
-        argv += ["--websocket-max-message-size", "0"]  # incoming: LimitedWebSocketProtocol
+        # Incoming messages are held to CHAT_FRAME_MAX_BYTES by LimitedWebSocketProtocol; this
+        # bound (it counts outgoing frames too, so it sits above the largest sync frame) stays
+        # as a backstop should an upgrade of autobahn stop calling its hook.
+        argv += ["--websocket-max-message-size", str(settings.DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE)]
 
     cli = CommandLineInterface()
     cli.server_class = partial(
