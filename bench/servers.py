@@ -187,6 +187,12 @@ SYSTEMS = {
         client="chatsite", ports=2, redis=True,
         start=lambda s, core: _chatsite(s, core, {"REDIS_URL": REDIS_URL, "REDIS_PREFIX": "bench"}, workers=2),
     ),
+    "chatsite-2w-base": dict(
+        about="chatsite-2w as of another checkout (BENCH_BASE_TREE): two workers before and after in one run",
+        client="chatsite", ports=2, redis=True,
+        start=lambda s, core: _chatsite(s, core, {"REDIS_URL": REDIS_URL, "REDIS_PREFIX": "bench"}, workers=2,
+                                        root=_base_tree()),
+    ),
     "chatsite-uvicorn": dict(
         about="chatsite on uvicorn (uvloop, httptools, websockets), in-memory channel layer, SQLite",
         client="chatsite", ports=1, module="uvicorn",
@@ -222,7 +228,7 @@ def _tutorial(server, core):
 
 def available(name):
     """Whether a system's extra packages (bench/requirements.txt) are installed."""
-    if name == "chatsite-base" and not os.environ.get("BENCH_BASE_TREE"):
+    if name in ("chatsite-base", "chatsite-2w-base") and not os.environ.get("BENCH_BASE_TREE"):
         return False
     module = SYSTEMS[name].get("module")
     if module:
