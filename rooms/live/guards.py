@@ -3,13 +3,15 @@ limits, per-socket frame size and flood limits. Settings CHAT_WS_PER_ADDRESS,
 CHAT_CODE_GUESS_LIMIT, CHAT_FLOOD_STRIKES, CHAT_FRAME_MAX_BYTES and CHAT_FLOOD_LIMIT; all are
 documented in docs/protocol.md.
 
-An address is scope["client"] (REMOTE_ADDR for views). Behind a reverse proxy run daphne with
---proxy-headers, or every visitor shares the proxy's address. A socket without an address (a
+An address is scope["client"] (REMOTE_ADDR for views), an IPv6 one counted by its /64. Behind a
+reverse proxy run daphne with --proxy-headers, or every visitor shares the proxy's address. A socket without an address (a
 Unix socket, the test communicator) gets no per-address limit: one shared bucket would let a
 single abuser lock everybody out. Counts live in this process; see docs/architecture.md for what
 changes with several processes.
 """
+import ipaddress
 import logging
+import threading
 import time
 from collections import OrderedDict, deque
 
@@ -27,13 +29,20 @@ CLOSE_RATE_LIMITED = 4429  # like HTTP 429: this address or socket must slow dow
 
 
 class KeyedWindow:
-    """At most `count` events per key in any `seconds`; remembers the `max_keys` latest keys."""
+    """At most `count` events per key in any `seconds`; remembers at most `max_keys` keys.
+
+    When more keys come, the least recent key that is *not* at its limit is forgotten: a blocked
+    key stays until its window has passed, so a guesser with many addresses cannot unblock one
+    of them by making the others known. A key at its limit costs one deque of `count` times.
+    Adding is one step under a lock (threaded HTTP servers count here too).
+    """
 
     def __init__(self, rate, max_keys=10_000, clock=time.monotonic):
         self.rate = rate
         self.max_keys = max_keys
         self.clock = clock
         self.events = OrderedDict()
+        self.lock = threading.Lock()
 
     def _recent(self, key, now):
         hits = self.events.get(key)
@@ -50,25 +59,50 @@ class KeyedWindow:
         """Record an event; returns True if this event filled the key's window."""
         if self.rate is None:
             return False
-        now = self.clock()
-        hits = self._recent(key, now)
+        with self.lock:
+            now = self.clock()
+            return self._add(key, now, self._recent(key, now))
+
+    def _add(self, key, now, hits):
         if hits is None:
             hits = self.events[key] = deque(maxlen=self.rate[0])
         self.events.move_to_end(key)
         hits.append(now)
-        while len(self.events) > self.max_keys:
-            self.events.popitem(last=False)
+        if len(self.events) > self.max_keys:
+            self._forget_clean(now)
         return len(hits) == self.rate[0]
+
+    def take(self, key):
+        """Check and count in one step: False if `key` is at its limit (nothing counted), else
+        count the event and say True."""
+        if self.rate is None:
+            return True
+        with self.lock:
+            now = self.clock()
+            hits = self._recent(key, now)
+            if hits is not None and len(hits) >= self.rate[0]:
+                return False
+            self._add(key, now, hits)
+            return True
+
+    def _forget_clean(self, now):
+        for key in list(self.events):
+            if len(self.events) <= self.max_keys:
+                return
+            hits = self._recent(key, now)
+            if hits is not None and len(hits) < self.rate[0]:
+                del self.events[key]
 
     def retry_after(self, key):
         """Seconds until `key` may act again; 0 when it is below its limit."""
         if self.rate is None:
             return 0.0
-        now = self.clock()
-        hits = self._recent(key, now)
-        if hits is None or len(hits) < self.rate[0]:
-            return 0.0
-        return max(0.0, self.rate[1] - (now - hits[0]))
+        with self.lock:
+            now = self.clock()
+            hits = self._recent(key, now)
+            if hits is None or len(hits) < self.rate[0]:
+                return 0.0
+            return max(0.0, self.rate[1] - (now - hits[0]))
 
     def __len__(self):
         return len(self.events)
@@ -94,14 +128,23 @@ class Guards:
             log.warning("flooding again and again: %s had %d sockets closed for flooding in %g s; "
                         "new sockets refused for a while", address, count, seconds)
 
-    def code_miss(self, address, code, via):
+    def code_answer(self, address, found, code, via):
+        """A room lookup of `address` is about to be answered. Check and count in one step (no
+        await between them), so lookups that were in flight together cannot all be answered past
+        the limit: False means the address is blocked now, and the caller refuses instead of
+        answering (even a real code: answering it would tell a guesser that it exists)."""
         if address is None:
-            return
+            return True
+        if found:
+            return not self.code_misses.retry_after(address)
+        if not self.code_misses.take(address):
+            return False
         log.info("room code miss from %s via %s: %r", address, via, code[:16])
-        if self.code_misses.add(address):
+        if self.code_misses.retry_after(address):
             count, seconds = self.code_guess_rate
             log.warning("room code guessing: %s missed %d codes in %g s; lookups refused for a while",
                         address, count, seconds)
+        return True
 
     def code_retry_after(self, address):
         return 0.0 if address is None else self.code_misses.retry_after(address)
@@ -136,9 +179,24 @@ def reset():
     _guards = None
 
 
+def address_key(host):
+    """The key an address is counted under: an IPv4 address as it is, an IPv6 one by its /64
+    (one household or host gets a whole /64, so counting single IPv6 addresses counts nothing)."""
+    if not host or ":" not in host:
+        return host or None
+    try:
+        return str(ipaddress.IPv6Network(f"{host.split('%')[0]}/64", strict=False).network_address) + "/64"
+    except ValueError:
+        return host
+
+
 def client_address(scope):
     client = scope.get("client")
-    return client[0] if client else None
+    return address_key(client[0]) if client else None
+
+
+def request_address(request):
+    return address_key(request.META.get("REMOTE_ADDR") or None)
 
 
 def _too_big(message, limit):
@@ -180,7 +238,7 @@ class WebSocketGuard:
             return None
         wait = shared.code_retry_after(address)
         if wait:
-            return f"Too many wrong room codes from your address; try again in {wait:.0f} s."
+            return _guessing(wait)
         wait = shared.flood_strikes.retry_after(address)
         if wait:
             return f"Too many connections from your address were closed for flooding; try again in {wait:.0f} s."
@@ -188,6 +246,10 @@ class WebSocketGuard:
             log.info("socket refused: %s already has %d open", address, shared.open_sockets[address])
             return f"Too many open connections from your address (at most {settings.CHAT_WS_PER_ADDRESS})."
         return None
+
+
+def _guessing(wait):
+    return f"Too many wrong room codes from your address; try again in {wait:.0f} s."
 
 
 async def _refuse(receive, send, detail):
@@ -203,7 +265,7 @@ async def _refuse(receive, send, detail):
 class _GuardedSocket:
     """One socket's receive and send, with the frame-size and flood checks between them and the app."""
 
-    __slots__ = ("shared", "address", "scope", "_receive", "_send", "frames", "max_bytes", "closed")  # one per socket
+    __slots__ = ("shared", "address", "scope", "_receive", "_send", "frames", "max_bytes", "closed", "answered")  # one per socket
 
     def __init__(self, shared, address, scope, receive, send):
         self.shared = shared
@@ -214,6 +276,7 @@ class _GuardedSocket:
         self.frames = SlidingWindow(parse_rate(settings.CHAT_FLOOD_LIMIT))
         self.max_bytes = settings.CHAT_FRAME_MAX_BYTES
         self.closed = False
+        self.answered = False  # whether the room lookup has been answered (hello or 4404)
 
     async def receive(self):
         message = await self._receive()
@@ -231,11 +294,17 @@ class _GuardedSocket:
     async def send(self, message):
         if self.closed:
             return  # the guard closed this socket; what the app still had in flight goes nowhere
+        if not self.answered and message["type"] in ("websocket.send", "websocket.close"):
+            self.answered = True
+            missed = message["type"] == "websocket.close" and message.get("code") == protocol.CLOSE_ROOM_NOT_FOUND
+            if message["type"] == "websocket.send" or missed:  # the room's hello, or no such room
+                code = self.scope.get("path", "").rstrip("/").rpartition("/")[2]
+                if not self.shared.code_answer(self.address, not missed, code, "ws"):
+                    wait = self.shared.code_retry_after(self.address)
+                    await self._close(protocol.RATE_LIMITED, _guessing(wait), CLOSE_RATE_LIMITED)
+                    return
         if message["type"] == "websocket.close":
             self.closed = True
-            if message.get("code") == protocol.CLOSE_ROOM_NOT_FOUND:
-                code = self.scope.get("path", "").rstrip("/").rpartition("/")[2]
-                self.shared.code_miss(self.address, code, "ws")
         await self._send(message)
 
     async def _close(self, code, detail, close_code):
@@ -258,21 +327,21 @@ class RoomCodeGuessMiddleware:
         if lookup is None:
             return self.get_response(request)
         shared = guards()
-        address = request.META.get("REMOTE_ADDR") or None
-        wait = shared.code_retry_after(address)
-        if wait:
-            response = HttpResponse(
-                f"Too many wrong room codes from your address; try again in {wait:.0f} s.\n",
-                status=429,
-                content_type="text/plain; charset=utf-8",
-            )
-            response["Retry-After"] = str(int(wait) + 1)
-            return response
+        address = request_address(request)
+        if shared.code_retry_after(address):
+            return _too_many_guesses(shared, address)
         response = self.get_response(request)
         missed = response.status_code == 404 if lookup[0] == "page" else response.status_code == 200
-        if missed:
-            shared.code_miss(address, lookup[1], "http")
+        if not shared.code_answer(address, not missed, lookup[1], "http"):
+            return _too_many_guesses(shared, address)
         return response
+
+
+def _too_many_guesses(shared, address):
+    wait = shared.code_retry_after(address)
+    response = HttpResponse(_guessing(wait) + "\n", status=429, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(int(wait) + 1)
+    return response
 
 
 def _code_lookup(request):

@@ -2,7 +2,7 @@
 import random
 
 from rooms import codes
-from rooms.live.guards import KeyedWindow
+from rooms.live.guards import KeyedWindow, address_key
 
 
 class Clock:
@@ -58,3 +58,30 @@ def test_room_codes_do_not_come_from_the_seedable_generator():
     first = [codes.random_code(8) for _ in range(5)]
     random.seed(1)
     assert [codes.random_code(8) for _ in range(5)] != first
+
+
+def test_a_blocked_key_is_not_forgotten_when_many_other_keys_come():
+    # A guesser with many addresses must not unblock one of them by making the others known.
+    clock = Clock()
+    window = KeyedWindow((3, 300), max_keys=100, clock=clock)
+    for _ in range(3):
+        window.add("blocked")
+    for n in range(10_000):
+        clock.now += 0.001
+        window.add(f"10.1.{n // 256}.{n % 256}")
+    assert window.retry_after("blocked") > 0
+    assert len(window) <= 101
+
+
+def test_check_and_count_is_one_step():
+    window = KeyedWindow((2, 60), clock=Clock())
+    assert window.take("a") and window.take("a")
+    assert not window.take("a")  # at the limit: refused, and nothing more counted
+    assert len(window.events["a"]) == 2
+
+
+def test_ipv6_addresses_are_counted_by_their_64_and_ipv4_as_they_are():
+    assert address_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd") == address_key("2001:db8:1:2::1") == "2001:db8:1:2::/64"
+    assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
+    assert address_key("203.0.113.9") == "203.0.113.9"
+    assert address_key(None) is None

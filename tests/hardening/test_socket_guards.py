@@ -145,3 +145,31 @@ async def test_a_socket_without_a_client_address_is_not_limited_per_address(open
     settings.CHAT_WS_PER_ADDRESS = 1
     for _ in range(3):
         await hello_of(await open_socket(room.code, address=None))
+
+
+async def test_simultaneous_guesses_cannot_slip_past_the_limit_together(open_socket, settings):
+    # The review's attack: 60 unknown codes at once from one address all got 4404 past a 20/300
+    # limit, because the count was read, the lookup awaited, and only then the count raised.
+    settings.CHAT_CODE_GUESS_LIMIT = "20/300"
+    guesses = await asyncio.gather(*(open_socket(f"ZQ{n:02d}", address="10.0.0.9") for n in range(60)))
+    codes = [(await read_until_close(guess))[1] for guess in guesses]
+    assert codes.count(4404) == 20
+    assert codes.count(4429) == 40
+
+
+async def test_sockets_to_a_room_that_exists_do_not_use_up_the_guess_limit(open_socket, room, settings):
+    settings.CHAT_CODE_GUESS_LIMIT = "3/60"
+    tabs = await asyncio.gather(*(open_socket(room.code, address="10.0.0.9") for _ in range(10)))
+    for tab in tabs:
+        await hello_of(tab)
+    missed = await open_socket("ZZZA", address="10.0.0.9")
+    assert (await read_until_close(missed))[1] == 4404
+
+
+async def test_the_addresses_of_one_ipv6_64_count_as_one(open_socket, room, settings):
+    settings.CHAT_WS_PER_ADDRESS = 2
+    await hello_of(await open_socket(room.code, address="2001:db8:1:2::1"))
+    await hello_of(await open_socket(room.code, address="2001:db8:1:2:aaaa::9"))
+    refused = await open_socket(room.code, address="2001:db8:1:2:ffff:ffff:ffff:ffff")
+    assert (await read_until_close(refused))[1] == 4429
+    await hello_of(await open_socket(room.code, address="2001:db8:1:3::1"))  # the next /64 is someone else
