@@ -22,6 +22,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    # Before daphne: its runserver command runs daphne with chatsite's socket limits.
+    "rooms.live.servers",
     "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -203,6 +205,8 @@ CHAT_FLOOD_STRIKES = env_str("CHAT_FLOOD_STRIKES", "3/60")  # per address: flood
 CHAT_WS_PER_ADDRESS = env_int("CHAT_WS_PER_ADDRESS", 30)
 CHAT_CODE_GUESS_LIMIT = env_str("CHAT_CODE_GUESS_LIMIT", "20/300")
 CHAT_SEND_BUFFER_BYTES = env_int("CHAT_SEND_BUFFER_BYTES", 1024 * 1024)
+CHAT_HEADER_TIMEOUT = env_float("CHAT_HEADER_TIMEOUT", 10.0)  # seconds for a request's headers, from its first byte
+CHAT_HEADER_PENDING_PER_ADDRESS = env_int("CHAT_HEADER_PENDING_PER_ADDRESS", 30)  # connections waiting for their headers
 # `manage.py runserver` (daphne's) reads these; `python -m chatsite.serve` applies them itself.
 # Outgoing frames count against autobahn's message limit too, and a full sync frame can be a
 # few MB: the message limit stays high and the guard in rooms/guards.py refuses big input.

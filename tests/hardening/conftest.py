@@ -107,13 +107,10 @@ def free_port():
     return ports.free_port(PORTS)
 
 
+# Every server the README and docs/deploy.md name: every limit in docs/protocol.md must hold on each.
 SERVER_COMMANDS = {
     "chatsite.serve": lambda port: ["-m", "chatsite.serve", "-b", "127.0.0.1", "-p", str(port)],
     "chatsite.serve_uvicorn": lambda port: ["-m", "chatsite.serve_uvicorn", "--host", "127.0.0.1", "--port", str(port)],
-}
-# Every server the README names, for what must hold on each (the limits above need the first two).
-EVERY_SERVER_COMMAND = {
-    **SERVER_COMMANDS,
     "runserver": lambda port: ["manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
 }
 
@@ -122,7 +119,7 @@ class Daphne:
     """python -m chatsite.serve (or another of SERVER_COMMANDS) on a loopback port, with its own SQLite database."""
 
     def __init__(self, tmp, server="chatsite.serve", **env):
-        self.command = EVERY_SERVER_COMMAND[server]
+        self.command = SERVER_COMMANDS[server]
         self.port = free_port()
         self.log_path = tmp / "daphne.log"
         self.env = {
@@ -189,15 +186,7 @@ LIMITS_UNDER_TEST = dict(
 
 @pytest.fixture(scope="module", params=sorted(SERVER_COMMANDS))
 def any_server(request, tmp_path_factory):
-    """Each production server command in turn: the socket limits must hold on both."""
-    server = Daphne(tmp_path_factory.mktemp("server"), server=request.param, **LIMITS_UNDER_TEST).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module", params=sorted(EVERY_SERVER_COMMAND))
-def every_server(request, tmp_path_factory):
-    """Each server the README names in turn, runserver included."""
+    """Each server command in turn: the socket limits must hold on all of them."""
     server = Daphne(tmp_path_factory.mktemp("server"), server=request.param, **LIMITS_UNDER_TEST).start()
     yield server
     server.stop()

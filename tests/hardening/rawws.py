@@ -35,8 +35,8 @@ class RawSocket:
             lines.append(f"Origin: {origin}")
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         self.buffer = b""
-        head = self._read_until(b"\r\n\r\n")
-        self.status = int(head.split(b" ", 2)[1])
+        self.head = self._read_until(b"\r\n\r\n")
+        self.status = int(self.head.split(b" ", 2)[1])
 
     def _read_until(self, marker):
         while marker not in self.buffer:

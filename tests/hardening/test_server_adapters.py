@@ -14,6 +14,8 @@ from daphne.cli import CommandLineInterface
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol as DaphneProtocol
 from twisted.internet import tcp
+from twisted.web.http import HTTPChannel
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_impl import WebSocketProtocol as UvicornProtocol
 
 
@@ -61,12 +63,24 @@ AUTOBAHN_PROTOCOL = {
     "trafficStats": "sendData and write_frames: traffic statistics",
     "dropConnection": "the send-buffer bound: drop a client that stopped reading",
 }
+TWISTED_HTTP_CHANNEL = {
+    "connectionMade": "the header deadline starts with the connection",
+    "dataReceived": "the header deadline of a kept-alive connection's next request",
+    "allHeadersReceived": "the header deadline ends with the headers",
+    "requestDone": "a kept-alive connection waits for its next request",
+    "connectionLost": "the header deadline and count end with the connection",
+    "callLater": "the header deadline's timer",
+    "transport": "closing a connection whose headers are too slow",
+}
 DAPHNE = {
     (DaphneProtocol, "serverSend"): "the send-buffer bound on ASGI sends",
     (DaphneProtocol, "muted"): "the send-buffer bound: nothing more to a dropped socket",
     (DaphneProtocol, "client_addr"): "the log line of a dropped socket",
     (DaphneProtocol, "client_scheme"): "websocket_scheme: wss behind a TLS proxy",
     (Server, "ws_factory"): "ChatServer: installs the protocol on daphne's factory",
+    (Server, "http_factory"): "ChatServer: installs HeaderDeadlineChannel on daphne's HTTP factory",
+    (Server, "proxy_forwarded_address_header"): "HeaderDeadlineChannel: no per-address cap behind a proxy",
+    (Server, "server_name"): "ChatServer: no Server banner",
     (Server, "create_application"): "ChatServer: offers chatsite.frames, sets the scheme",
     (CommandLineInterface, "server_class"): "main: runs ChatServer",
 }
@@ -75,6 +89,15 @@ UVICORN = {
     "scope": "offers chatsite.frames in the scope",
     "state": "write_frames: only to open sockets",
     "transport": "write_frames and the send-buffer bound",
+}
+UVICORN_HTTP = {
+    "connection_made": "the header deadline starts with the connection",
+    "on_message_begin": "the header deadline of a kept-alive connection's next request",
+    "on_headers_complete": "the header deadline ends with the headers",
+    "connection_lost": "the header deadline and count end with the connection",
+    "config": "no per-address cap behind a proxy (config.proxy_headers)",
+    "client": "the address a connection is counted under",
+    "loop": "the header deadline's timer",
 }
 
 
@@ -112,6 +135,22 @@ def test_uvicorn_still_has_what_the_uvicorn_adapter_uses(name):
     assert _has(UvicornProtocol, name), f"uvicorn's websockets protocol has no {name!r} any more ({UVICORN[name]})"
 
 
+@pytest.mark.parametrize("name", sorted(TWISTED_HTTP_CHANNEL))
+def test_twisteds_http_channel_still_has_what_the_header_deadline_uses(name):
+    assert _has(HTTPChannel, name), f"Twisted's HTTPChannel has no {name!r} any more ({TWISTED_HTTP_CHANNEL[name]})"
+
+
+@pytest.mark.parametrize("name", sorted(UVICORN_HTTP))
+def test_uvicorns_http_protocol_still_has_what_the_header_deadline_uses(name):
+    assert _has(HttpToolsProtocol, name), f"uvicorn's httptools protocol has no {name!r} any more ({UVICORN_HTTP[name]})"
+
+
+def test_daphnes_http_factory_still_knows_its_server():
+    from daphne.http_protocol import HTTPFactory
+
+    assert "self.server = server" in inspect.getsource(HTTPFactory.__init__)
+
+
 def test_every_private_name_the_daphne_adapter_uses_is_listed_here():
     """A new private name in the adapter must be added above, so an upgrade checks it too."""
     from rooms.live.servers import daphne_server
@@ -119,7 +158,8 @@ def test_every_private_name_the_daphne_adapter_uses_is_listed_here():
     used = set(_private_names(inspect.getsource(daphne_server)))
     listed = {name for name in [*TWISTED_TCP_CONNECTION, *AUTOBAHN_PROTOCOL] if name.startswith("_")}
     listed |= {name for _, name in DAPHNE if name.startswith("_")}
-    own = {"_has_option", "_stopped_reading"}  # the adapter's own helpers
+    own = {"_has_option", "_stopped_reading", "_deadline", "_address", "_awaiting_headers", "_start_deadline",
+           "_stop_deadline", "_too_slow"}  # the adapter's own helpers and state
     assert used - own <= listed, f"private names used but not checked: {sorted(used - own - listed)}"
 
 

@@ -1,5 +1,6 @@
-"""Limits only the real server can enforce (python -m chatsite.serve, and chatsite.serve_uvicorn):
-frame size on the header, invalid UTF-8, and a client that stops reading."""
+"""Limits only the real server can enforce, on every server command (python -m chatsite.serve,
+chatsite.serve_uvicorn, manage.py runserver): frame size on the header, invalid UTF-8, and a
+client that stops reading."""
 import json
 import time
 

@@ -28,7 +28,9 @@ from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import tcp
 from twisted.internet.interfaces import ISSLTransport
+from twisted.web.http import HTTPChannel
 
+from rooms.live.servers import headers
 from rooms.live.servers.frames import EXTENSION as FRAMES_EXTENSION
 from rooms.live.servers.frames import text_frames
 
@@ -138,10 +140,68 @@ class LimitedWebSocketProtocol(WebSocketProtocol):
         return False
 
 
+class HeaderDeadlineChannel(HTTPChannel):
+    """Twisted's HTTP/1.1 channel, closing a connection whose request headers do not come in time
+    (rooms/live/servers/headers.py). Its idle timeout restarts on every byte, which is what a
+    slowloris client relies on; this deadline runs from a request's first byte to its last header."""
+
+    _deadline = None
+    _address = None
+    _awaiting_headers = True
+
+    def connectionMade(self):
+        super().connectionMade()
+        # Behind a proxy (--proxy-headers) every connection comes from the proxy, which buffers
+        # whole request headers before it passes them on: the deadline holds, the cap per
+        # address is the proxy's (nginx's limit_conn).
+        if not getattr(self.factory.server, "proxy_forwarded_address_header", None):
+            self._address = headers.key(getattr(self.transport.getPeer(), "host", None))
+        self._start_deadline()
+
+    def dataReceived(self, data):
+        if self._awaiting_headers and self._deadline is None and self.transport is not None:
+            self._start_deadline()  # the first byte of the next request on a kept-alive connection
+        super().dataReceived(data)
+
+    def allHeadersReceived(self):
+        self._stop_deadline()
+        self._awaiting_headers = False
+        super().allHeadersReceived()
+
+    def requestDone(self, request):
+        super().requestDone(request)
+        self._awaiting_headers = True
+
+    def connectionLost(self, reason):
+        self._stop_deadline()
+        super().connectionLost(reason)
+
+    def _start_deadline(self):
+        if not headers.pending.start(self._address):
+            self.transport.abortConnection()
+            return
+        self._deadline = self.callLater(headers.timeout(), self._too_slow)
+
+    def _stop_deadline(self):
+        if self._deadline is not None:
+            if self._deadline.active():
+                self._deadline.cancel()
+            self._deadline = None
+            headers.pending.stop(self._address)
+
+    def _too_slow(self):
+        self._deadline = None
+        headers.pending.stop(self._address)
+        headers.too_slow(self._address)
+        self.transport.abortConnection()
+
+
 class ChatServer(Server):
-    """daphne's Server, with LimitedWebSocketProtocol installed once its factory exists."""
+    """daphne's Server, with LimitedWebSocketProtocol and HeaderDeadlineChannel installed once
+    its factories exist, and no `Server` header naming the software."""
 
     def __init__(self, *args, max_incoming_bytes, send_buffer_bytes, **kwargs):
+        kwargs.setdefault("server_name", "")  # no product or version banner on pages or handshakes
         protocol = type(
             "ChatWebSocketProtocol",
             (LimitedWebSocketProtocol,),
@@ -149,6 +209,9 @@ class ChatServer(Server):
         )
 
         def install():
+            # HTTP/1.1 only (no HTTP/2 negotiation wrapper): chatsite is served over HTTP/1.1,
+            # behind nginx or on its own, and the channel is where the header deadline lives.
+            self.http_factory.protocol = HeaderDeadlineChannel
             self.ws_factory.protocol = protocol
             # Autobahn drops the TCP connection on a protocol error by default; a close frame
             # (1009 too big, 1007 bad UTF-8) tells the client why. setProtocolOptions also resets
@@ -194,13 +257,23 @@ def main(argv=None):
         # as a backstop should an upgrade of autobahn stop calling its hook.
         argv += ["--websocket-max-message-size", str(settings.DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE)]
 
+    if not _has_option(argv, "--server-name"):
+        argv += ["--no-server-name"]
+
     cli = CommandLineInterface()
-    cli.server_class = partial(
+    cli.server_class = chat_server()
+    cli.run(argv + [APPLICATION])
+
+
+def chat_server():
+    """ChatServer with chatsite's limits, as daphne's CLI and runserver call a server class."""
+    from django.conf import settings
+
+    return partial(
         ChatServer,
         max_incoming_bytes=settings.CHAT_FRAME_MAX_BYTES,
         send_buffer_bytes=settings.CHAT_SEND_BUFFER_BYTES,
     )
-    cli.run(argv + [APPLICATION])
 
 
 if __name__ == "__main__":

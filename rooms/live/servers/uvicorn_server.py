@@ -16,9 +16,11 @@ import argparse
 import logging
 import os
 
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_impl import WebSocketProtocol
 from websockets.protocol import State
 
+from rooms.live.servers import headers
 from rooms.live.servers.frames import EXTENSION as FRAMES_EXTENSION
 from rooms.live.servers.frames import text_frames
 
@@ -52,6 +54,52 @@ class ChatWebSocketProtocol(WebSocketProtocol):
         self.transport.write(data)
 
 
+class ChatHttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, closing a connection whose request headers do not come in
+    time (rooms/live/servers/headers.py): from the connection's start for the first request,
+    from its first byte for a later one on a kept-alive connection."""
+
+    header_deadline = None
+    header_address = None
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        if not self.config.proxy_headers:  # behind a proxy the cap per address is the proxy's
+            self.header_address = headers.key(self.client[0] if self.client else None)
+        self._start_header_deadline()
+
+    def on_message_begin(self):
+        super().on_message_begin()
+        if self.header_deadline is None:
+            self._start_header_deadline()
+
+    def on_headers_complete(self):
+        self._stop_header_deadline()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc):
+        self._stop_header_deadline()
+        super().connection_lost(exc)
+
+    def _start_header_deadline(self):
+        if not headers.pending.start(self.header_address):
+            self.transport.abort()
+            return
+        self.header_deadline = self.loop.call_later(headers.timeout(), self._headers_too_slow)
+
+    def _stop_header_deadline(self):
+        if self.header_deadline is not None:
+            self.header_deadline.cancel()
+            self.header_deadline = None
+            headers.pending.stop(self.header_address)
+
+    def _headers_too_slow(self):
+        self.header_deadline = None
+        headers.pending.stop(self.header_address)
+        headers.too_slow(self.header_address)
+        self.transport.abort()
+
+
 def main(argv=None):
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
     import uvicorn
@@ -68,7 +116,8 @@ def main(argv=None):
         host=args.host,
         port=args.port,
         loop="uvloop",
-        http="httptools",
+        http=ChatHttpProtocol,
+        server_header=False,  # no product or version banner on pages or handshakes
         ws=ChatWebSocketProtocol,
         ws_per_message_deflate=False,
         ws_max_size=settings.CHAT_FRAME_MAX_BYTES,

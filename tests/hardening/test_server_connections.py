@@ -1,0 +1,117 @@
+"""Connections on every server command: no banner naming the software, and a client that sends a
+request's headers slowly (slowloris) is closed in time and capped per address, while pages keep
+loading for everyone else."""
+import socket
+import time
+
+import pytest
+
+from tests.hardening.conftest import SERVER_COMMANDS, Daphne
+from tests.hardening.rawws import RawSocket
+
+pytestmark = pytest.mark.integration
+
+HEADER_TIMEOUT = 1.5
+PENDING_PER_ADDRESS = 4
+
+
+@pytest.fixture(scope="module", params=sorted(SERVER_COMMANDS))
+def server(request, tmp_path_factory):
+    env = {"CHAT_HEADER_TIMEOUT": str(HEADER_TIMEOUT), "CHAT_HEADER_PENDING_PER_ADDRESS": str(PENDING_PER_ADDRESS),
+           "CHAT_WS_PER_ADDRESS": "0"}
+    started = Daphne(tmp_path_factory.mktemp("server"), server=request.param, **env).start()
+    yield started
+    started.stop()
+
+
+def connect(server, source="127.0.0.1"):
+    conn = socket.create_connection(("127.0.0.1", server.port), timeout=10, source_address=(source, 0))
+    return conn
+
+
+def page(server, source="127.0.0.1", path="/"):
+    """A whole GET: (status line, headers as lower-case names)."""
+    with connect(server, source) as conn:
+        conn.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    return head[0], {line.split(":", 1)[0].lower(): line.split(":", 1)[1].strip() for line in head[1:] if ":" in line}
+
+
+def closed_within(conn, seconds):
+    """Seconds until the server closed `conn`; fails if it is still open after `seconds`."""
+    started = time.monotonic()
+    conn.settimeout(seconds)
+    try:
+        while conn.recv(65536):
+            pass
+    except ConnectionResetError:
+        pass
+    except TimeoutError:
+        pytest.fail(f"the server kept the connection open for more than {seconds} s")
+    return time.monotonic() - started
+
+
+def test_pages_and_handshakes_carry_no_server_banner(server):
+    status, headers = page(server)
+    assert status.endswith("200 OK") and "server" not in headers, headers
+    ws = RawSocket(server.port, "/ws/rooms/LOBBY/")
+    assert ws.status == 101 and b"server:" not in ws.head.lower(), ws.head
+    ws.close()
+
+
+def test_a_connection_that_never_finishes_its_headers_is_closed_after_the_header_timeout(server):
+    conn = connect(server)
+    conn.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n".encode())
+    assert closed_within(conn, HEADER_TIMEOUT + 3) >= HEADER_TIMEOUT - 0.5
+    conn.close()
+
+
+def test_headers_sent_a_byte_at_a_time_do_not_buy_more_time(server):
+    conn = connect(server)
+    request = f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nX-Slow: {'a' * 200}".encode()
+    started = time.monotonic()
+    try:
+        for byte in request:
+            conn.sendall(bytes([byte]))
+            time.sleep(0.1)
+            if time.monotonic() - started > HEADER_TIMEOUT + 3:
+                pytest.fail("still open: every byte bought more time")
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    else:
+        closed_within(conn, HEADER_TIMEOUT + 3)
+    assert time.monotonic() - started < HEADER_TIMEOUT + 3
+    conn.close()
+
+
+def test_the_next_request_on_a_kept_alive_connection_has_the_same_deadline(server):
+    conn = connect(server)
+    conn.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode())
+    data = b""
+    while b"</html>" not in data.lower():
+        data += conn.recv(65536)
+    conn.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n".encode())  # and then nothing
+    closed_within(conn, HEADER_TIMEOUT + 3)
+    conn.close()
+
+
+def test_an_address_can_hold_only_a_few_unfinished_requests_and_pages_still_load_for_others(server):
+    held = []
+    for _ in range(PENDING_PER_ADDRESS):
+        conn = connect(server, "127.0.0.3")
+        conn.sendall(b"GET / HTTP/1.1\r\n")
+        held.append(conn)
+    time.sleep(0.3)
+    extra = connect(server, "127.0.0.3")
+    extra.sendall(b"GET / HTTP/1.1\r\n")
+    assert closed_within(extra, 2) < 1.5  # refused at once, not after the timeout
+    assert page(server, "127.0.0.4")[0].endswith("200 OK")  # someone else
+    for conn in held:
+        conn.close()
+    extra.close()
