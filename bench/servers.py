@@ -90,6 +90,7 @@ def _django_env(workdir, extra=None):
         CHAT_WS_PER_ADDRESS="0",
         CHAT_FLOOD_LIMIT="off",
         CHAT_CODE_GUESS_LIMIT="off",
+        CHAT_ROOM_CREATE_LIMIT="off",
         CHATSITE_VAR_DIR=str(workdir),
         DATABASE_URL=f"sqlite:///{workdir / 'db.sqlite3'}",
         TUTORIAL_DB=str(workdir / "db.sqlite3"),

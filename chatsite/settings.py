@@ -204,6 +204,7 @@ CHAT_FLOOD_LIMIT = env_str("CHAT_FLOOD_LIMIT", "100/10")
 CHAT_FLOOD_STRIKES = env_str("CHAT_FLOOD_STRIKES", "3/60")  # per address: flood closes before new sockets are refused
 CHAT_WS_PER_ADDRESS = env_int("CHAT_WS_PER_ADDRESS", 30)
 CHAT_CODE_GUESS_LIMIT = env_str("CHAT_CODE_GUESS_LIMIT", "20/300")
+CHAT_ROOM_CREATE_LIMIT = env_str("CHAT_ROOM_CREATE_LIMIT", "10/600")  # rooms one address may create in a window
 CHAT_SEND_BUFFER_BYTES = env_int("CHAT_SEND_BUFFER_BYTES", 1024 * 1024)
 CHAT_HEADER_TIMEOUT = env_float("CHAT_HEADER_TIMEOUT", 10.0)  # seconds for a request's headers, from its first byte
 CHAT_HEADER_PENDING_PER_ADDRESS = env_int("CHAT_HEADER_PENDING_PER_ADDRESS", 30)  # connections waiting for their headers

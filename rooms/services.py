@@ -24,7 +24,8 @@ SESSION_KEY = "identity"
 
 class RoomCodesExhausted(ChatError):
     def __init__(self):
-        super().__init__("codes_exhausted", "No free room code could be found; try again later.")
+        super().__init__("codes_exhausted", "Every room code is taken just now, so no new room can be made. "
+                                            "Joining a room with its code still works.")
 
 
 # ---- identities ----

@@ -1,4 +1,7 @@
 """Pages: the home form, a room, the generated avatars."""
+import logging
+import math
+
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -7,6 +10,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from rooms import avatars, lobby, protocol, selectors, services
 from rooms.forms import EnterForm
+from rooms.live.guards import guards, request_address
+
+log = logging.getLogger(__name__)
 
 
 def _identity(request, create=True):
@@ -19,10 +25,44 @@ def home(request):
     if request.method == "POST":
         form = EnterForm(request.POST)
         if form.is_valid():
-            return _enter(request, identity, form.cleaned_data)
+            if form.cleaned_data["action"] == "create":
+                refusal = _room_create_refusal(request, form)
+                if refusal is not None:
+                    return refusal
+            try:
+                return _enter(request, identity, form.cleaned_data)
+            except services.RoomCodesExhausted as exc:
+                log.error("no free room code left (ROOM_CODE_LENGTH=%d): a room could not be created",
+                          settings.ROOM_CODE_LENGTH)
+                form.add_error(None, exc.detail)
+                return _home_page(request, form, status=503)
     else:
         form = EnterForm(initial={"name": identity.name if identity else ""})
-    return render(request, "rooms/home.html", {"form": form, "lobby_enabled": lobby.enabled()})
+    return _home_page(request, form)
+
+
+def _home_page(request, form, status=200):
+    return render(request, "rooms/home.html", {"form": form, "lobby_enabled": lobby.enabled()}, status=status)
+
+
+def _room_create_refusal(request, form):
+    """The form again with a plain sentence and HTTP 429 past CHAT_ROOM_CREATE_LIMIT, else None."""
+    shared = guards()
+    address = request_address(request)
+    if shared.room_create_allowed(address):
+        return None
+    wait = shared.room_creates.retry_after(address)
+    count, seconds = shared.room_create_rate
+    form.add_error(None, f"You have created {count} rooms in the last {_duration(seconds)}, which is as many as "
+                         f"one address may. You can create another in {_duration(wait)}; joining a room works now.")
+    response = _home_page(request, form, status=429)
+    response["Retry-After"] = str(math.ceil(wait))
+    return response
+
+
+def _duration(seconds):
+    minutes = math.ceil(seconds / 60)
+    return f"{math.ceil(seconds)} seconds" if seconds < 60 else f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def _enter(request, identity, data):

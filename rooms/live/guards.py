@@ -1,7 +1,7 @@
-"""Abuse guards in front of the chat: per-address socket, room-code-guess and flood-strike
-limits, per-socket frame size and flood limits. Settings CHAT_WS_PER_ADDRESS,
-CHAT_CODE_GUESS_LIMIT, CHAT_FLOOD_STRIKES, CHAT_FRAME_MAX_BYTES and CHAT_FLOOD_LIMIT; all are
-documented in docs/protocol.md.
+"""Abuse guards in front of the chat: per-address socket, room-code-guess, flood-strike and
+room-creation limits, per-socket frame size and flood limits. Settings CHAT_WS_PER_ADDRESS,
+CHAT_CODE_GUESS_LIMIT, CHAT_FLOOD_STRIKES, CHAT_ROOM_CREATE_LIMIT, CHAT_FRAME_MAX_BYTES and
+CHAT_FLOOD_LIMIT; all are documented in docs/protocol.md.
 
 An address is scope["client"] (REMOTE_ADDR for views), an IPv6 one counted by its /64. Behind a
 reverse proxy run daphne with --proxy-headers, or every visitor shares the proxy's address. A socket without an address (a
@@ -111,12 +111,18 @@ class KeyedWindow:
 class Guards:
     """The process-wide state per address: open sockets, room-code misses, closes for flooding."""
 
-    def __init__(self, code_guess_rate, flood_strike_rate=None):
+    def __init__(self, code_guess_rate, flood_strike_rate=None, room_create_rate=None):
         self.code_guess_rate = code_guess_rate
         self.code_misses = KeyedWindow(code_guess_rate)
         self.flood_strike_rate = flood_strike_rate
         self.flood_strikes = KeyedWindow(flood_strike_rate)
+        self.room_create_rate = room_create_rate
+        self.room_creates = KeyedWindow(room_create_rate)
         self.open_sockets = {}
+
+    def room_create_allowed(self, address):
+        """Check and count a room creation of `address` (CHAT_ROOM_CREATE_LIMIT) in one step."""
+        return address is None or self.room_creates.take(address)
 
     def flood_strike(self, address):
         """A socket of `address` was closed for flooding. Reconnecting would give it fresh
@@ -166,10 +172,10 @@ _guards = None
 def guards():
     """The shared Guards, rebuilt when the configured guess rate changes (tests change settings)."""
     global _guards
-    rate = parse_rate(settings.CHAT_CODE_GUESS_LIMIT)
-    strikes = parse_rate(settings.CHAT_FLOOD_STRIKES)
-    if _guards is None or _guards.code_guess_rate != rate or _guards.flood_strike_rate != strikes:
-        _guards = Guards(rate, strikes)
+    rates = (parse_rate(settings.CHAT_CODE_GUESS_LIMIT), parse_rate(settings.CHAT_FLOOD_STRIKES),
+             parse_rate(settings.CHAT_ROOM_CREATE_LIMIT))
+    if _guards is None or (_guards.code_guess_rate, _guards.flood_strike_rate, _guards.room_create_rate) != rates:
+        _guards = Guards(*rates)
     return _guards
 
 

@@ -36,6 +36,7 @@ class ChatServer:
             DATABASE_URL=f"sqlite:///{database}",
             CHAT_LEAVE_GRACE="0.5",
             CHAT_RATE_LIMIT="off",
+            CHAT_ROOM_CREATE_LIMIT="1000/600",  # every test person creates rooms from 127.0.0.1
             DEBUG="1",
             PYTHONUNBUFFERED="1",
         )

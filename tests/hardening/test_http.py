@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 
 from rooms import services
+from rooms.models import Room
 from tests.conftest import send_message
 
 pytestmark = pytest.mark.django_db
@@ -154,3 +155,34 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_room_creation_is_limited_per_address_with_the_form_shown_again(client, settings):
+    settings.CHAT_ROOM_CREATE_LIMIT = "3/600"
+    for _ in range(3):
+        assert client.post("/", {"action": "create", "name": "Ann", "code": ""}).status_code == 302
+    refused = client.post("/", {"action": "create", "name": "Ann", "code": ""})
+    assert refused.status_code == 429 and 590 <= int(refused["Retry-After"]) <= 600
+    page = refused.content.decode()
+    assert "You have created 3 rooms in the last 10 minutes" in page and 'value="Ann"' in page
+    assert Room.objects.count() == 3
+    assert client.post("/", {"action": "create", "name": "", "code": ""}, REMOTE_ADDR="10.2.2.2").status_code == 302
+
+
+def test_joining_still_works_for_an_address_that_created_too_many_rooms(client, settings):
+    settings.CHAT_ROOM_CREATE_LIMIT = "1/600"
+    assert client.post("/", {"action": "create", "name": "", "code": ""}).status_code == 302
+    code = Room.objects.get().code
+    assert client.post("/", {"action": "create", "name": "", "code": ""}).status_code == 429
+    assert client.post("/", {"action": "join", "name": "", "code": code}).status_code == 302
+
+
+def test_a_full_code_space_is_a_page_that_says_so_and_is_logged(client, settings, caplog):
+    settings.ROOM_CODE_LENGTH = 1
+    settings.CHAT_ROOM_CREATE_LIMIT = "off"
+    for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+        Room.objects.create(code=letter)
+    response = client.post("/", {"action": "create", "name": "Ann", "code": ""})
+    assert response.status_code == 503
+    assert "Every room code is taken" in response.content.decode()
+    assert any(r.levelname == "ERROR" and "no free room code" in r.getMessage() for r in caplog.records)

@@ -23,8 +23,9 @@ WORKER_ENV = {
     "CHAT_LEAVE_GRACE": "0.3",
     "CHAT_RATE_LIMIT": "1000/10",
     "LOG_LEVEL": "INFO",
-    # Every test browser comes from 127.0.0.1: the per-address socket cap must not bite.
+    # Every test browser comes from 127.0.0.1: the per-address socket and room caps must not bite.
     "CHAT_WS_PER_ADDRESS": "500",
+    "CHAT_ROOM_CREATE_LIMIT": "1000/600",
 }
 # Extra worker settings for one run, e.g. IT_WORKER_ENV='{"REDIS_SOCKET_TIMEOUT": "10"}'.
 WORKER_ENV.update(json.loads(os.environ.get("IT_WORKER_ENV", "{}")))
