@@ -26,12 +26,14 @@ def _chat_settings(settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_guards():
-    """Per-address counts (sockets, room-code misses) start from zero in every test."""
-    from rooms.live import guards
+    """Per-address counts (sockets, room-code misses, answer bytes) start from zero in every test."""
+    from rooms.live import guards, replies
 
     guards.reset()
+    replies.reset()
     yield
     guards.reset()
+    replies.reset()
 
 
 @pytest.fixture(autouse=True)

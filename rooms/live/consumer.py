@@ -14,11 +14,13 @@ from django.db import DatabaseError
 
 from rooms import protocol, selectors, services
 from rooms.errors import ChatError
-from rooms.live import doorway, ticker, writer
+from rooms.live import doorway, guards, replies, ticker, writer
 from rooms.live.ratelimit import SlidingWindow, parse_rate
 from rooms.live.servers.frames import EXTENSION as FRAMES_EXTENSION
 
 log = logging.getLogger(__name__)
+
+ANSWERS = frozenset({"history", "sync"})  # client frames answered with a page of history
 
 # One Room instance per room for the sockets open in it (the consumer reads only its id and code):
 # an idle socket then costs no model instance of its own.
@@ -126,7 +128,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await db(services.presence_connect)(room=self.room, identity=self.identity, channel_name=self.channel_name)
         hello = await db(services.room_hello)(room=self.room, identity=self.identity, after=after)
         await self.accept()
-        await self.send_frame(hello)
+        await self.send_answer(hello, refusable=False)
         if complaint:
             await self.send_frame(complaint)
         self.frames = self.scope.get("extensions", {}).get(FRAMES_EXTENSION)
@@ -157,6 +159,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
                     f"Too many frames; wait {self.limits.retry_after():.1f} s before sending again.",
                 )
             reply = await getattr(self, f"on_{kind}")(**args)
+            if kind in ANSWERS:
+                await self.send_answer(reply)
+                return
         except ChatError as exc:
             reply = protocol.error(exc.code, exc.detail, exc.client_id)
         except DatabaseError:
@@ -168,6 +173,13 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def send_frame(self, frame):
         await self.send(text_data=protocol.dumps(frame))
+
+    async def send_answer(self, frame, refusable=True):
+        """A page of history (hello, sync, history): counted against the address's answer bytes
+        (rooms/live/replies.py), waiting its turn when they run short."""
+        text = protocol.dumps(frame)
+        await replies.budget().spend(guards.client_address(self.scope), len(text.encode()), may_refuse=refusable)
+        await self.send(text_data=text)
 
     # ---- client frames ----
 
