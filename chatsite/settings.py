@@ -43,6 +43,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "rooms.identities.IdentityCookieMiddleware",
 ]
 
 ROOT_URLCONF = "chatsite.urls"
@@ -139,7 +140,12 @@ else:
     }
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
-SESSION_COOKIE_AGE = 60 * 60 * 24 * 365
+# Sessions are for staff logins now (a visitor's identity has its own cookie, below): one lasts at
+# most STAFF_SESSION_SECONDS from the login (rooms/apps.py makes that an absolute expiry).
+STAFF_SESSION_SECONDS = env_int("STAFF_SESSION_SECONDS", 12 * 60 * 60)
+SESSION_COOKIE_AGE = STAFF_SESSION_SECONDS
+CHAT_IDENTITY_COOKIE = env_str("CHAT_IDENTITY_COOKIE", "chat_identity")
+CHAT_IDENTITY_COOKIE_AGE = env_int("CHAT_IDENTITY_COOKIE_AGE", 60 * 60 * 24 * 365)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)

@@ -21,6 +21,9 @@ class Identity(models.Model):
     name = models.CharField(max_length=64)
     avatar_seed = models.CharField(max_length=32)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When it first did something that needs a row (rooms/identities.py): a message, a rename.
+    # Null for identities made before that rule, by page loads, which never acted.
+    acted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "identities"
@@ -91,17 +94,23 @@ class PresenceQuerySet(models.QuerySet):
         return self.filter(room=room)
 
     def of_identity(self, identity):
-        return self.filter(identity=identity)
+        return self.filter(public_id=identity.public_id)
 
     def seen_before(self, moment):
         return self.filter(seen_at__lt=moment)
 
 
 class Presence(models.Model):
-    """One open socket of an identity in a room. `closing_at` marks a socket in its leave grace."""
+    """One open socket of an identity in a room. `closing_at` marks a socket in its leave grace.
+
+    It carries the member as the room sees it (public id, name, avatar seed), so an identity that
+    has no row yet (rooms/identities.py) can be present; `identity` is set when it has one."""
 
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="presences")
-    identity = models.ForeignKey(Identity, on_delete=models.CASCADE, related_name="presences")
+    identity = models.ForeignKey(Identity, on_delete=models.CASCADE, related_name="presences", null=True, blank=True)
+    public_id = models.CharField(max_length=32)
+    name = models.CharField(max_length=64)
+    avatar_seed = models.CharField(max_length=32)
     channel_name = models.CharField(max_length=128, unique=True)
     connected_at = models.DateTimeField(auto_now_add=True)
     seen_at = models.DateTimeField()
@@ -110,4 +119,8 @@ class Presence(models.Model):
     objects = PresenceQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["room", "identity"], name="presence_room_identity")]
+        indexes = [
+            models.Index(fields=["room", "identity"], name="presence_room_identity"),
+            models.Index(fields=["room", "public_id"], name="presence_room_public_id"),
+            models.Index(fields=["public_id"], name="presence_public_id"),
+        ]

@@ -24,6 +24,15 @@ def identity_by_public_id(public_id):
     return Identity.objects.filter(public_id=public_id).first()
 
 
+def avatar_seed_of(public_id):
+    """The avatar seed of a public id: its identity's, or, for an identity that has no row yet,
+    that of a socket of it that is open somewhere; None if the id is not known at all."""
+    if not isinstance(public_id, str) or not public_id:
+        return None
+    seed = Identity.objects.filter(public_id=public_id).values_list("avatar_seed", flat=True).first()
+    return seed or Presence.objects.filter(public_id=public_id).values_list("avatar_seed", flat=True).first()
+
+
 def messages_latest(room, limit=None, upto=None):
     """The newest `limit` visible messages (up to seq `upto`), oldest first, and whether older ones exist."""
     limit = limit or settings.CHAT_PAGE_SIZE
@@ -83,9 +92,9 @@ def changes_between(room, after, upto, limit=None):
 
 
 def members_present(room):
-    """Identities with at least one open socket in the room, in the order they arrived."""
+    """The members with at least one open socket in the room, in the order they arrived (their
+    presence rows, which carry public id, name and avatar seed: protocol.member reads them)."""
     seen = {}
-    rows = Presence.objects.in_room(room).select_related("identity").order_by("connected_at", "id")
-    for row in rows:
-        seen.setdefault(row.identity_id, row.identity)
+    for row in Presence.objects.in_room(room).order_by("connected_at", "id"):
+        seen.setdefault(row.public_id, row)
     return list(seen.values())

@@ -19,7 +19,6 @@ from rooms.live import doorway
 from rooms.models import Identity, Message, Presence, Room
 
 CODE_ATTEMPTS = 50
-SESSION_KEY = "identity"
 
 
 class RoomCodesExhausted(ChatError):
@@ -39,38 +38,62 @@ def identity_name_clean(*, name):
 
 
 def identity_create(*, name=None):
+    """A new identity with a row (it acted: it was given a name, or it is about to write)."""
     return Identity.objects.create(
         public_id=secrets.token_urlsafe(12),
         name=name or names.random_name(),
         avatar_seed=avatars.new_seed(),
+        acted_at=timezone.now(),
     )
 
 
-def identity_for_session(*, session, create=True):
-    """The identity this browser session points to; a new random one (saved to it) if none."""
-    identity = selectors.identity_by_public_id(session.get(SESSION_KEY))
-    if identity is None and create:
-        identity = identity_create()
-        session[SESSION_KEY] = identity.public_id
+def identity_store(*, identity):
+    """Give an identity that lives only in its cookie (rooms/identities.py) its row, at its first
+    act; `identity` gets the row's pk. Another tab may have stored it first: then that row."""
+    if identity.pk is not None:
+        return identity
+    row = Identity.objects.filter(public_id=identity.public_id).first()
+    if row is None:
+        try:
+            with transaction.atomic():
+                row = Identity.objects.create(public_id=identity.public_id, name=identity.name,
+                                              avatar_seed=identity.avatar_seed, acted_at=timezone.now())
+        except IntegrityError:
+            row = Identity.objects.get(public_id=identity.public_id)
+    identity.pk, identity.name, identity.acted_at = row.pk, row.name, row.acted_at
     return identity
 
 
 def identity_rename(*, identity, name):
-    """Rename and tell every room the identity is in. Raises ChatError for an unusable name."""
+    """Rename (storing an identity that had no row yet) and tell every room the identity is in.
+    Raises ChatError for an unusable name."""
     clean = identity_name_clean(name=name)
     if clean is None:
         raise ChatError(protocol.INVALID_NAME, "The name needs at least one visible character.")
     with transaction.atomic():
-        old_name = Identity.objects.filter(pk=identity.pk).values_list("name", flat=True).get()
+        old_name = Identity.objects.filter(public_id=identity.public_id).values_list("name", flat=True).first()
+        if old_name is None:
+            old_name = identity.name
+            identity.pk = None
+            identity_store(identity=identity)
         identity.name = clean
-        identity.save(update_fields=["name"])
+        Identity.objects.filter(pk=identity.pk).update(name=clean)
         if old_name == clean:
             return identity
+        Presence.objects.filter(public_id=identity.public_id).update(name=clean)
         frame = protocol.rename(identity, old_name)
-        room_codes = Room.objects.filter(presences__identity=identity).values_list("code", flat=True).distinct()
+        room_codes = Room.objects.filter(presences__public_id=identity.public_id).values_list("code", flat=True).distinct()
         for code in room_codes:
             doorway.publish_on_commit(code, frame)
     return identity
+
+
+def identities_prune(*, older_than):
+    """Delete identities that never acted (made by page loads before rooms/identities.py), wrote
+    nothing and are not present, made before `older_than`. Returns how many."""
+    idle = Identity.objects.filter(acted_at__isnull=True, created_at__lt=older_than, messages__isnull=True,
+                                   presences__isnull=True)
+    return Identity.objects.filter(pk__in=idle.values("pk")).delete()[1].get("rooms.Identity", 0)
 
 
 # ---- rooms ----
@@ -211,9 +234,13 @@ def message_delete(*, message):
 def presence_connect(*, room, identity, channel_name):
     """Record an open socket; announce a join only for the identity's first socket in the room."""
     with transaction.atomic():
-        Identity.objects.select_for_update().filter(pk=identity.pk).first()
+        # Two tabs of one person opening together announce one join: one at a time per member.
+        store.lock_member(room.id, identity.public_id)
         already_here = Presence.objects.in_room(room).of_identity(identity).exists()
-        Presence.objects.create(room=room, identity=identity, channel_name=channel_name, seen_at=timezone.now())
+        Presence.objects.create(
+            room=room, identity_id=identity.pk, public_id=identity.public_id, name=identity.name,
+            avatar_seed=identity.avatar_seed, channel_name=channel_name, seen_at=timezone.now(),
+        )
         if not already_here:
             doorway.publish_on_commit(room.code, protocol.presence("join", identity))
 
@@ -226,13 +253,13 @@ def presence_closing(*, channel_name):
 def presence_disconnect(*, channel_name):
     """Drop a socket's presence; announce a leave if it was the identity's last one in the room."""
     with transaction.atomic():
-        row = Presence.objects.filter(channel_name=channel_name).select_related("room", "identity").first()
+        row = Presence.objects.filter(channel_name=channel_name).select_related("room").first()
         if row is None:
             return
-        Identity.objects.select_for_update().filter(pk=row.identity_id).first()
+        store.lock_member(row.room_id, row.public_id)
         row.delete()
-        if not Presence.objects.in_room(row.room).of_identity(row.identity).exists():
-            doorway.publish_on_commit(row.room.code, protocol.presence("leave", row.identity))
+        if not Presence.objects.in_room(row.room).filter(public_id=row.public_id).exists():
+            doorway.publish_on_commit(row.room.code, protocol.presence("leave", row))
 
 
 def presence_heartbeat(*, channel_names):
@@ -268,9 +295,10 @@ def room_hello(*, room, identity, after=None):
 async def typing_notify(*, room_code, identity):
     """Tell the room that the identity is typing (not stored), under the name it has now: it
     may have been renamed in another tab, on another worker."""
-    await doorway.publish_now(room_code, protocol.typing(await _current_name(identity.pk, identity.public_id)))
+    await doorway.publish_now(room_code, protocol.typing(await _as_named_now(identity)))
 
 
 @database_sync_to_async
-def _current_name(pk, public_id):
-    return _Author(public_id, store.identity_names({pk})[pk])
+def _as_named_now(identity):
+    name = Identity.objects.filter(public_id=identity.public_id).values_list("name", flat=True).first()
+    return _Author(identity.public_id, name or identity.name)

@@ -7,6 +7,8 @@ about two thirds of a batch's CPU (measured in docs/benchmarks.md). Driver error
 callers as Django's DatabaseError, and the caller's transaction.atomic() still owns the
 transaction. Both SQLite (3.35+) and PostgreSQL run them as written.
 """
+import hashlib
+
 from django.db import connection
 
 from rooms.models import Identity, Message, Room
@@ -34,6 +36,17 @@ def take_seqs(room_id, count):
     """Reserve `count` consecutive seqs of a room; the row stays locked until the transaction ends."""
     last = _run(f'UPDATE "{_ROOM}" SET seq = seq + %s WHERE id = %s RETURNING seq', (count, room_id))[0][0]
     return last - count + 1
+
+
+def lock_member(room_id, public_id):
+    """Hold one member of one room until the transaction ends, so that two sockets of the same
+    person opening or closing together decide their join and leave one after the other.
+
+    PostgreSQL: a transaction-level advisory lock on a hash of the pair. SQLite: nothing to do,
+    an IMMEDIATE transaction already holds the whole database's write lock."""
+    if connection.vendor == "postgresql":
+        key = int.from_bytes(hashlib.blake2b(f"{room_id}:{public_id}".encode(), digest_size=8).digest(), "big", signed=True)
+        _run("SELECT pg_advisory_xact_lock(%s)", (key,), rows=False)
 
 
 def give_back_seqs(room_id, first, message_ids):

@@ -8,20 +8,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from rooms import avatars, lobby, protocol, selectors, services
+from rooms import avatars, identities, lobby, protocol, selectors, services
 from rooms.forms import EnterForm
 from rooms.live.guards import guards, request_address
 
 log = logging.getLogger(__name__)
 
 
-def _identity(request, create=True):
-    return services.identity_for_session(session=request.session, create=create)
-
-
 @require_http_methods(["GET", "POST"])
 def home(request):
-    identity = _identity(request, create=False)
     if request.method == "POST":
         form = EnterForm(request.POST)
         if form.is_valid():
@@ -30,14 +25,15 @@ def home(request):
                 if refusal is not None:
                     return refusal
             try:
-                return _enter(request, identity, form.cleaned_data)
+                return _enter(request, form.cleaned_data)
             except services.RoomCodesExhausted as exc:
                 log.error("no free room code left (ROOM_CODE_LENGTH=%d): a room could not be created",
                           settings.ROOM_CODE_LENGTH)
                 form.add_error(None, exc.detail)
                 return _home_page(request, form, status=503)
     else:
-        form = EnterForm(initial={"name": identity.name if identity else ""})
+        known = identities.known(request)  # a visitor who has been here before sees their name
+        form = EnterForm(initial={"name": known.name if known else ""})
     return _home_page(request, form)
 
 
@@ -65,13 +61,13 @@ def _duration(seconds):
     return f"{math.ceil(seconds)} seconds" if seconds < 60 else f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
-def _enter(request, identity, data):
+def _enter(request, data):
     name = data["name"]
-    if identity is None:
-        identity = services.identity_create(name=name)
-        request.session[services.SESSION_KEY] = identity.public_id
-    elif name and name != identity.name:
-        services.identity_rename(identity=identity, name=name)
+    if name:  # a name typed on the form is an act: the identity gets its row (if new) and the name
+        identity = identities.of_request(request)
+        if name != identity.name or identity.pk is None:
+            services.identity_rename(identity=identity, name=name)
+            identities.remember(request, identity)
     if data["action"] == "create":
         code = services.room_create().code
     elif data["action"] == "lobby":
@@ -88,7 +84,7 @@ def room(request, code):
         return room_not_found(request, code)
     if code != found.code:
         return redirect("room", code=found.code)
-    identity = _identity(request)
+    identity = identities.of_request(request)
     seq = selectors.room_seq(found)
     messages, has_more = selectors.messages_latest(found, upto=seq)
     bootstrap = {
@@ -122,10 +118,13 @@ def room_not_found(request, code):
 
 @require_GET
 def avatar(request, public_id):
-    identity = selectors.identity_by_public_id(public_id)
-    if identity is None:
+    seed = selectors.avatar_seed_of(public_id)
+    if seed is None:  # the visitor's own identity, before it has a row or a socket
+        known = identities.known(request)
+        seed = known.avatar_seed if known is not None and known.public_id == public_id else None
+    if seed is None:
         raise Http404("No such avatar.")
-    response = HttpResponse(avatars.identicon_svg(identity.avatar_seed), content_type="image/svg+xml")
+    response = HttpResponse(avatars.identicon_svg(seed), content_type="image/svg+xml")
     response["Cache-Control"] = "public, max-age=86400, immutable"
     response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     return response

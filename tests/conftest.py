@@ -8,7 +8,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 
-from rooms import services
+from rooms import identities, services
 from rooms.live import writer
 from tests.frames import assert_valid_frame
 
@@ -67,11 +67,23 @@ def send_message(*, room, author, body, client_id=None):
     return async_to_sync(writer.message_send)(room=room, author=author, body=body, client_id=client_id)
 
 
+def identity_cookie_for(identity):
+    """The cookie a browser of this identity sends (rooms/identities.py)."""
+    return f"{settings.CHAT_IDENTITY_COOKIE}={identities.cookie_value(identity)}".encode()
+
+
 def session_cookie_for(identity):
+    """A session cookie of the time before the identity cookie, naming this identity."""
     store = SessionStore()
-    store[services.SESSION_KEY] = identity.public_id
+    store[identities.SESSION_KEY] = identity.public_id
     store.create()
     return f"{settings.SESSION_COOKIE_NAME}={store.session_key}".encode()
+
+
+def identity_of(client):
+    """The identity a Django test client's identity cookie names (None without one)."""
+    cookie = client.cookies.get(settings.CHAT_IDENTITY_COOKIE)
+    return identities.from_cookie(cookie.value if cookie else None)
 
 
 class Client:
@@ -150,6 +162,5 @@ async def connect(transactional_db):
 
 
 async def _cookie(identity):
-    from channels.db import database_sync_to_async
 
-    return await database_sync_to_async(session_cookie_for)(identity)
+    return identity_cookie_for(identity)

@@ -154,18 +154,16 @@ async def test_while_the_layer_fails_the_worker_still_delivers_to_its_own_socket
     del another_worker
 
 
-async def test_a_session_without_an_identity_keeps_the_one_its_first_socket_got(transactional_db):
+async def test_a_visitor_known_only_by_its_cookie_keeps_its_identity_across_sockets_and_has_no_row(transactional_db):
     from channels.testing import WebsocketCommunicator
-    from django.conf import settings as django_settings
-    from django.contrib.sessions.backends.db import SessionStore
 
     from chatsite.asgi import application
-    from tests.conftest import HOST, ORIGIN
+    from rooms import identities
+    from rooms.models import Identity
+    from tests.conftest import HOST, ORIGIN, identity_cookie_for
 
     room = await db(services.room_create)()
-    store = SessionStore()
-    await db(store.create)()
-    cookie = (b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={store.session_key}".encode())
+    cookie = (b"cookie", identity_cookie_for(identities.new_pending()))  # as the room page set it
     seen = []
     for _ in range(2):
         socket = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=[HOST, ORIGIN, cookie])
@@ -173,3 +171,18 @@ async def test_a_session_without_an_identity_keeps_the_one_its_first_socket_got(
         seen.append((await socket.receive_json_from(timeout=2))["you"]["id"])
         await socket.disconnect(timeout=3)
     assert seen[0] == seen[1]
+    assert not await db(Identity.objects.exists)()
+
+
+async def test_a_session_from_before_the_identity_cookie_still_names_the_socket_identity(transactional_db, alice):
+    from channels.testing import WebsocketCommunicator
+
+    from chatsite.asgi import application
+    from tests.conftest import HOST, ORIGIN, session_cookie_for
+
+    room = await db(services.room_create)()
+    cookie = (b"cookie", await db(session_cookie_for)(alice))
+    socket = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=[HOST, ORIGIN, cookie])
+    assert (await socket.connect(timeout=3))[0]
+    assert (await socket.receive_json_from(timeout=2))["you"]["id"] == alice.public_id
+    await socket.disconnect(timeout=3)

@@ -6,7 +6,7 @@ from django.test import Client
 
 from rooms import services
 from rooms.models import Identity, Room
-from tests.conftest import send_message
+from tests.conftest import identity_of, send_message
 
 pytestmark = pytest.mark.django_db
 
@@ -47,12 +47,13 @@ def test_a_bad_form_comes_back_with_an_error_and_the_typed_values(client, data, 
 
 
 def test_a_blank_name_gets_a_random_identity_and_a_given_name_is_used(client):
-    _post(client, action="create")
-    random_one = Identity.objects.get(public_id=client.session[services.SESSION_KEY])
+    client.get(_post(client, action="create")["Location"])  # the room page gives the browser its identity
+    random_one = identity_of(client)
     assert len(random_one.name.split()) == 2
+    assert random_one.pk is None and not Identity.objects.exists()  # nothing done yet: no row
     other = Client()
     _post(other, action="create", name="Kim")
-    assert Identity.objects.get(public_id=other.session[services.SESSION_KEY]).name == "Kim"
+    assert Identity.objects.get(public_id=identity_of(other).public_id).name == "Kim"
 
 
 def test_the_home_form_is_prefilled_with_the_name_this_browser_has(client):
@@ -62,9 +63,9 @@ def test_the_home_form_is_prefilled_with_the_name_this_browser_has(client):
 
 def test_a_new_name_on_the_home_form_renames_the_same_identity(client):
     _post(client, action="create", name="Kim")
-    first = client.session[services.SESSION_KEY]
+    first = identity_of(client).public_id
     _post(client, action="create", name="Kimberly")
-    assert client.session[services.SESSION_KEY] == first
+    assert identity_of(client).public_id == first
     assert Identity.objects.get(public_id=first).name == "Kimberly"
 
 
@@ -77,7 +78,8 @@ def test_the_room_page_works_from_a_link_without_the_home_page(client):
     room = services.room_create()
     response = client.get(f"/rooms/{room.code}/")
     assert response.status_code == 200
-    assert Identity.objects.filter(public_id=client.session[services.SESSION_KEY]).exists()
+    you = identity_of(client)
+    assert you is not None and you.public_id in response.content.decode()
     assert room.code in response.content.decode()
 
 

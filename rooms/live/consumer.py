@@ -12,7 +12,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
-from rooms import protocol, selectors, services
+from rooms import identities, protocol, selectors, services
 from rooms.errors import ChatError
 from rooms.live import doorway, guards, replies, ticker, writer
 from rooms.live.ratelimit import SlidingWindow, parse_rate
@@ -25,23 +25,6 @@ ANSWERS = frozenset({"history", "sync"})  # client frames answered with a page o
 # One Room instance per room for the sockets open in it (the consumer reads only its id and code):
 # an idle socket then costs no model instance of its own.
 _rooms = weakref.WeakValueDictionary()
-
-
-def _identity_for_scope(scope):
-    """The session's identity; a socket without a session gets a random one for its lifetime."""
-    session = scope.get("session")
-    if session is not None and session.session_key:
-        identity = services.identity_for_session(session=session)
-        if session.modified:  # only when a new identity was just attached to the session
-            session.save()
-        # The socket needs nothing more from the session; its decoded data would stay in memory
-        # for the socket's lifetime (Django's SessionBase loads it again if anything asks).
-        try:
-            del session._session_cache
-        except AttributeError:
-            pass
-        return identity
-    return services.identity_create()
 
 
 def _after_from_query(scope):
@@ -116,7 +99,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.accept()
             await self.close(code=protocol.CLOSE_ROOM_NOT_FOUND)
             return
-        self.identity = await db(_identity_for_scope)(self.scope)
+        self.identity = await db(identities.for_scope)(self.scope)
         self.limits = SlidingWindow(parse_rate(settings.CHAT_RATE_LIMIT))
         self.typing_limits = SlidingWindow(parse_rate(settings.CHAT_TYPING_RATE_LIMIT))
         after, complaint = _after_from_query(self.scope)
@@ -184,6 +167,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
     # ---- client frames ----
 
     async def on_message(self, body, client_id):
+        if self.identity.pk is None:  # its first act: the identity gets its row (rooms/identities.py)
+            await db(services.identity_store)(identity=self.identity)
         try:
             frame, created = await writer.message_send(
                 room=self.room, author=self.identity, body=body, client_id=client_id

@@ -9,11 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
-from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from tests import ports
-from tests.conftest import HOST, ORIGIN, Client, session_cookie_for
+from tests.conftest import HOST, ORIGIN, Client, identity_cookie_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTS = range(18400, 18500)
@@ -47,7 +46,7 @@ async def open_socket(transactional_db):
     async def _open(code, identity=None, address="10.0.0.1", origin=ORIGIN, path=None, headers=(HOST,), scheme=None):
         headers = [*headers, origin] if origin else list(headers)
         if identity is not None:
-            headers.append((b"cookie", await database_sync_to_async(session_cookie_for)(identity)))
+            headers.append((b"cookie", identity_cookie_for(identity)))
         communicator = WebsocketCommunicator(application, path or f"/ws/rooms/{code}/", headers=headers)
         if address:
             communicator.scope["client"] = (address, 40000 + len(opened))

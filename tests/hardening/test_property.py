@@ -10,7 +10,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from rooms import services
-from tests.conftest import HOST, ORIGIN, session_cookie_for
+from tests.conftest import HOST, ORIGIN, identity_cookie_for
 from tests.frames import assert_valid_frame
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,7 +43,7 @@ def world(transactional_db, settings):
     settings.CHAT_RATE_LIMIT = "off"
     settings.CHAT_TYPING_RATE_LIMIT = "off"
     room = services.room_create()
-    return room, session_cookie_for(services.identity_create(name="Fuzz"))
+    return room, identity_cookie_for(services.identity_create(name="Fuzz"))
 
 
 async def exchange(room, cookie, wire):

@@ -21,7 +21,7 @@ from channels.testing import WebsocketCommunicator
 from rooms import services
 from rooms.live import guards
 from rooms.models import Message, Presence
-from tests.conftest import HOST, ORIGIN, session_cookie_for
+from tests.conftest import HOST, ORIGIN, identity_cookie_for
 from tests.frames import assert_valid_frame
 
 pytestmark = [pytest.mark.soak, pytest.mark.django_db(transaction=True)]
@@ -122,7 +122,7 @@ async def sweep_while_watching(application, room, cookie, settings):
 
 def make_world():
     rooms = [services.room_create() for _ in range(4)]
-    cookies = [session_cookie_for(services.identity_create()) for _ in range(30)]
+    cookies = [identity_cookie_for(services.identity_create()) for _ in range(30)]
     return rooms, cookies
 
 

@@ -71,7 +71,7 @@ class Browser:
         assert status == 302, (status, text[:500])
         match = re.fullmatch(r"/rooms/([^/]+)/", headers["Location"])
         assert match, headers["Location"]
-        assert "sessionid" in self.cookies
+        assert "chat_identity" in self.cookies
         return match.group(1)
 
     async def open(self, code, *, base_url=None, after=None, expect_hello=True):

@@ -177,7 +177,7 @@ async def test_behind_a_tls_proxy_the_form_and_socket_work_with_secure_cookies(h
     status, headers, _ = alice.request("GET", f"/rooms/{code}/")
 
     assert status == 200 and "max-age=3600" in headers["Strict-Transport-Security"]
-    assert {"csrftoken", "sessionid"} <= set(alice.cookies)
+    assert {"csrftoken", "chat_identity"} <= set(alice.cookies)
     assert all("; Secure" in line for line in alice.set_cookies), alice.set_cookies
     socket = await alice.open(code)
     assert socket.hello["you"]["name"] == "Alice"
