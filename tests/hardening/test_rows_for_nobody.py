@@ -114,3 +114,28 @@ def test_a_staff_login_lasts_at_most_the_staff_session_and_the_identity_cookie_a
     client.post("/admin/logout/")
     assert not Session.objects.exists()
     assert client.get("/admin/").status_code == 302  # to the login page
+
+
+async def test_three_tabs_a_phone_and_a_laptop_behind_one_nat_all_keep_their_chat(open_socket, room, alice, bob, carol_and_dan):
+    # Production defaults for every per-address limit; everyone comes from one address.
+    carol, dan = carol_and_dan
+    nat = "198.51.100.7"
+    tabs = [await open_socket(room.code, alice, address=nat) for _ in range(3)]
+    phone = await open_socket(room.code, bob, address=nat)
+    laptop = await open_socket(room.code, carol, address=nat)
+    guest = await open_socket(room.code, dan, address=nat)  # a first-time visitor on the same wifi
+    everyone = [*tabs, phone, laptop, guest]
+    for socket in everyone:
+        assert (await socket.receive_type("hello"))["room"]["code"] == room.code
+    for n, socket in enumerate(everyone):
+        await socket.send({"type": "message", "body": f"hello {n}", "client_id": f"nat-{n}"})
+    for socket in everyone:
+        got = set()
+        while len(got) < len(everyone):
+            got.add((await socket.receive_type("message"))["client_id"])
+        assert got == {f"nat-{n}" for n in range(len(everyone))}
+
+
+@pytest.fixture
+def carol_and_dan(db):
+    return services.identity_create(name="Carol"), identities.new_pending()
