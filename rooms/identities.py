@@ -32,9 +32,9 @@ def cookie_value(identity):
                          salt=SALT, compress=True)
 
 
-def from_cookie(value):
-    """The identity a cookie names: its row if it has one, else an unsaved Identity; None if the
-    cookie is missing, forged or malformed."""
+def parse_cookie(value):
+    """The identity a cookie carries, as an unsaved Identity (no query); None if the cookie is
+    missing, forged or malformed."""
     if not value:
         return None
     try:
@@ -44,9 +44,32 @@ def from_cookie(value):
         return None
     if not all(isinstance(x, str) and x for x in (public_id, name, seed)):
         return None
-    return Identity.objects.filter(public_id=public_id).first() or Identity(
-        public_id=public_id, name=name, avatar_seed=seed
-    )
+    return Identity(public_id=public_id, name=name, avatar_seed=seed)
+
+
+def from_cookie(value):
+    """The identity a cookie names: its row if it has one, else an unsaved Identity; None if the
+    cookie is missing, forged or malformed."""
+    carried = parse_cookie(value)
+    if carried is None:
+        return None
+    return Identity.objects.filter(public_id=carried.public_id).first() or carried
+
+
+def for_sockets(scopes):
+    """The identities of many sockets at once (their cookies; one query for all): each is its
+    row, the unsaved one its cookie carries, an older session's, or a random one for the
+    socket's lifetime."""
+    carried = [parse_cookie(scope.get("cookies", {}).get(settings.CHAT_IDENTITY_COOKIE)) for scope in scopes]
+    ids = {identity.public_id for identity in carried if identity is not None}
+    rows = {row.public_id: row for row in Identity.objects.filter(public_id__in=ids)} if ids else {}
+    found = []
+    for scope, identity in zip(scopes, carried, strict=True):
+        if identity is not None:
+            found.append(rows.get(identity.public_id, identity))
+        else:
+            found.append(for_scope(scope))
+    return found
 
 
 def from_session(session):

@@ -176,6 +176,16 @@ def hello(you, room_code, seq, members, messages, has_more):
     }
 
 
+def hello_text(you, room_code, seq, members_json, messages_json, has_more):
+    """dumps(hello(...)) with the members and messages already serialized: the handshakes of
+    one room share them (services.sockets_open), so each is serialized once, not per socket."""
+    return (
+        '{"type":"hello","you":' + dumps(member(you)) + ',"room":' + dumps({"code": room_code, "seq": seq})
+        + ',"members":' + members_json + ',"messages":' + messages_json
+        + ',"has_more":' + ("true" if has_more else "false") + "}"
+    )
+
+
 def presence(kind, identity):
     return {"type": kind, "member": member(identity)}
 
@@ -203,8 +213,10 @@ def tick(seq, delayed=False):
     return frame
 
 
-def error(code, detail, client_id=None):
+def error(code, detail, client_id=None, retry_after_ms=None):
     frame = {"type": "error", "code": code, "detail": detail}
     if client_id is not None:
         frame["client_id"] = client_id
+    if retry_after_ms is not None:
+        frame["retry_after_ms"] = retry_after_ms  # come back no sooner than this
     return frame

@@ -18,6 +18,20 @@ def room_by_code(code):
     return Room.objects.filter(code=code).first()
 
 
+def rooms_by_codes(codes):
+    """{code as typed: room or None} for many codes at once (one query, plus the lobby)."""
+    wanted = {code: normalize_code(code) for code in codes}
+    plain = {c for c in wanted.values() if looks_like_code(c) and not lobby.is_lobby_code(c)}
+    rows = {room.code: room for room in Room.objects.filter(code__in=plain)} if plain else {}
+    found = {}
+    for typed, code in wanted.items():
+        if lobby.is_lobby_code(code) and looks_like_code(code):
+            found[typed] = lobby.room() if lobby.enabled() else None
+        else:
+            found[typed] = rows.get(code)
+    return found
+
+
 def identity_by_public_id(public_id):
     if not isinstance(public_id, str) or not public_id:
         return None

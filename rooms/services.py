@@ -231,20 +231,6 @@ def message_delete(*, message):
 
 # ---- presence and typing ----
 
-def presence_connect(*, room, identity, channel_name):
-    """Record an open socket; announce a join only for the identity's first socket in the room."""
-    with transaction.atomic():
-        # Two tabs of one person opening together announce one join: one at a time per member.
-        store.lock_member(room.id, identity.public_id)
-        already_here = Presence.objects.in_room(room).of_identity(identity).exists()
-        Presence.objects.create(
-            room=room, identity_id=identity.pk, public_id=identity.public_id, name=identity.name,
-            avatar_seed=identity.avatar_seed, channel_name=channel_name, seen_at=timezone.now(),
-        )
-        if not already_here:
-            doorway.publish_on_commit(room.code, protocol.presence("join", identity))
-
-
 def presence_closing(*, channel_name):
     """Mark a socket closed but keep its presence through the leave grace (a refresh is no leave)."""
     Presence.objects.filter(channel_name=channel_name).update(closing_at=timezone.now())
@@ -276,20 +262,73 @@ def presence_sweep(*, timeout):
         presence_disconnect(channel_name=channel_name)
 
 
+@dataclass(frozen=True)
+class SocketArrival:
+    """A socket about to get its hello: its room, its identity, its presence row's name, and the
+    seq it resumes after (None for the latest page)."""
+
+    room: Room
+    identity: Identity
+    channel_name: str
+    after: int | None = None
+
+
+def sockets_open(*, arrivals):
+    """Record many sockets' presence and answer their hellos at once: the handshakes that arrive
+    together (a restart brings thousands) share one transaction and, per room, one members query,
+    one latest page and one `?after=` read per distinct seq; the parts every hello of a room
+    shares are serialized once. Returns each arrival's (hello as JSON text, the hello's seq), in order.
+
+    A join is announced only for a member's first socket in the room (one frame list per room),
+    decided one member at a time (store.lock_members), so two tabs opening together announce one."""
+    with transaction.atomic():
+        store.lock_members(sorted({(a.room.id, a.identity.public_id) for a in arrivals}))
+        here = set(
+            Presence.objects.filter(room_id__in={a.room.id for a in arrivals},
+                                    public_id__in={a.identity.public_id for a in arrivals})
+            .values_list("room_id", "public_id")
+        )
+        now = timezone.now()
+        Presence.objects.bulk_create([
+            Presence(room=a.room, identity_id=a.identity.pk, public_id=a.identity.public_id, name=a.identity.name,
+                     avatar_seed=a.identity.avatar_seed, channel_name=a.channel_name, seen_at=now)
+            for a in arrivals
+        ])
+        joins = defaultdict(list)
+        for a in arrivals:
+            if (a.room.id, a.identity.public_id) not in here:
+                here.add((a.room.id, a.identity.public_id))
+                joins[a.room.code].append(protocol.presence("join", a.identity))
+        for code, frames in joins.items():
+            doorway.publish_on_commit(code, frames)
+    return _hellos(arrivals)
+
+
+def _hellos(arrivals):
+    """The hello texts of arrivals whose presence is committed: shared parts read and serialized once per room."""
+    texts = [None] * len(arrivals)
+    by_room = defaultdict(list)
+    for index, arrival in enumerate(arrivals):
+        by_room[arrival.room].append((index, arrival))
+    for room, items in by_room.items():
+        members = protocol.dumps([protocol.member(m) for m in selectors.members_present(room)])
+        pages = {}  # after -> (seq, messages JSON, has_more)
+        for index, arrival in items:
+            if arrival.after not in pages:
+                if arrival.after is None:
+                    seq = selectors.room_seq(room)
+                    rows, has_more = selectors.messages_latest(room, upto=seq)
+                    frames = [protocol.message(m) for m in rows]
+                else:
+                    seq, frames, has_more = selectors.changes_after(room, arrival.after)
+                pages[arrival.after] = (seq, protocol.dumps(frames), has_more)
+            seq, messages, has_more = pages[arrival.after]
+            texts[index] = (protocol.hello_text(arrival.identity, room.code, seq, members, messages, has_more), seq)
+    return texts
+
+
 def room_seqs(*, room_ids):
     return dict(Room.objects.filter(pk__in=room_ids).values_list("pk", "seq"))
-
-
-def room_hello(*, room, identity, after=None):
-    """The hello frame for a new socket: who is here, and the latest page or the changes since `after`."""
-    members = selectors.members_present(room)
-    if after is None:
-        seq = selectors.room_seq(room)
-        rows, has_more = selectors.messages_latest(room, upto=seq)
-        messages = [protocol.message(m) for m in rows]
-    else:
-        seq, messages, has_more = selectors.changes_after(room, after)
-    return protocol.hello(identity, room.code, seq, members, messages, has_more)
 
 
 async def typing_notify(*, room_code, identity):

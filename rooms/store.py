@@ -44,9 +44,19 @@ def lock_member(room_id, public_id):
 
     PostgreSQL: a transaction-level advisory lock on a hash of the pair. SQLite: nothing to do,
     an IMMEDIATE transaction already holds the whole database's write lock."""
-    if connection.vendor == "postgresql":
-        key = int.from_bytes(hashlib.blake2b(f"{room_id}:{public_id}".encode(), digest_size=8).digest(), "big", signed=True)
-        _run("SELECT pg_advisory_xact_lock(%s)", (key,), rows=False)
+    lock_members([(room_id, public_id)])
+
+
+def lock_members(pairs):
+    """lock_member for many (room_id, public_id) pairs in one statement, in one global order
+    (by key), so that two workers locking overlapping sets cannot deadlock."""
+    if connection.vendor != "postgresql" or not pairs:
+        return
+    keys = sorted({
+        int.from_bytes(hashlib.blake2b(f"{room_id}:{public_id}".encode(), digest_size=8).digest(), "big", signed=True)
+        for room_id, public_id in pairs
+    })
+    _run("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k", (keys,), rows=False)  # in array order
 
 
 def give_back_seqs(room_id, first, message_ids):

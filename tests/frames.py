@@ -61,8 +61,9 @@ def assert_valid_frame(frame):
         assert set(frame) - {"delayed"} == {"type", "seq"} and isinstance(frame["seq"], int), frame
         assert frame.get("delayed", True) is True, frame
     elif kind == "error":
-        assert set(frame) - {"client_id"} == {"type", "code", "detail"}, frame
+        assert set(frame) - {"client_id", "retry_after_ms"} == {"type", "code", "detail"}, frame
         assert isinstance(frame["code"], str) and isinstance(frame["detail"], str)
         assert isinstance(frame.get("client_id", ""), str)
+        assert isinstance(frame.get("retry_after_ms", 0), int) and frame.get("retry_after_ms", 0) >= 0
     else:
         raise AssertionError(f"unknown frame type {kind!r}")

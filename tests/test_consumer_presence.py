@@ -132,7 +132,7 @@ async def test_a_dead_worker_s_members_are_swept_and_announced_as_gone(connect, 
     a = await connect(room.code, alice)
     await a.receive_nothing()
     # A socket of a worker that was killed: its row stays, and nobody refreshes it.
-    await db(services.presence_connect)(room=room, identity=bob, channel_name="dead-worker!abc")
+    await db(services.sockets_open)(arrivals=[services.SocketArrival(room, bob, "dead-worker!abc")])
     await a.receive_type("join")
     await db(Presence.objects.filter(channel_name="dead-worker!abc").update)(seen_at="2000-01-01T00:00Z")
     await db(services.presence_sweep)(timeout=30)

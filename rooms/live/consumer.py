@@ -12,9 +12,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
-from rooms import identities, protocol, selectors, services
+from rooms import protocol, selectors, services
 from rooms.errors import ChatError
-from rooms.live import doorway, guards, replies, ticker, writer
+from rooms.live import arrivals, doorway, guards, replies, ticker, writer
 from rooms.live.ratelimit import SlidingWindow, parse_rate
 from rooms.live.servers.frames import EXTENSION as FRAMES_EXTENSION
 
@@ -49,6 +49,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     channel_layer = None  # no per-socket channel: see the class docstring
     room = None
+    identity = None
     channel_name = None  # set on join: names the socket's presence row
     frames = None  # the server's direct frame writer (chatsite.serve), else None: ASGI send
 
@@ -59,8 +60,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.scope = scope
         self.base_send = send
         try:
+            message = await receive()
+            if message["type"] == "websocket.connect":
+                message = await self._handshake(message, receive)
             while True:
-                await self.dispatch(await receive())
+                await self.dispatch(message)
+                message = await receive()
         except StopConsumer:
             pass
         finally:
@@ -71,6 +76,42 @@ class RoomConsumer(AsyncWebsocketConsumer):
             ticker.unregister(self)
             if self.room is not None:
                 await doorway.room_leave(self.room.code, self)
+
+    async def _handshake(self, connect, receive):
+        """Open the socket while listening for its client: one that leaves before its hello (a
+        storm's impatient retries) stops costing work at once. Returns the next message."""
+        opening = asyncio.ensure_future(self.dispatch(connect))
+        listening = asyncio.ensure_future(receive())
+        try:
+            await asyncio.wait({opening, listening}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            opening.cancel()
+            listening.cancel()
+            raise
+        if not opening.done() and listening.result()["type"] != "websocket.disconnect":
+            # A frame sent as soon as the socket opened, before its hello: answered after it.
+            await opening
+        if not opening.done():
+            opening.cancel()
+            try:
+                await opening
+            except (asyncio.CancelledError, StopConsumer):
+                pass
+            await self._abandoned()
+            listening.cancel()
+            raise StopConsumer()
+        opening.result()  # a StopConsumer or an error of the handshake goes on from here
+        return await listening
+
+    async def _abandoned(self):
+        """The client left during its handshake: undo what was done (its presence row may have
+        been written by a batch that was already running), announce nothing after a grace."""
+        ticker.unregister(self)
+        if self.room is not None:
+            await doorway.room_leave(self.room.code, self)
+            if self.channel_name is not None:
+                await db(services.presence_disconnect)(channel_name=self.channel_name)
+            self.room = None
 
     async def dispatch(self, message):
         # channels 4.3 hops to the database thread (aclose_old_connections) before every handler;
@@ -83,23 +124,34 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await handler(message)
 
     async def connect(self):
+        # Accept at once: the server's connect timeout (daphne's 5 s) then never drops a socket
+        # whose hello is on its way, and every refusal below can say why (a close before accept
+        # reaches the browser as a bare HTTP 403).
+        await self.accept()
+        admission = arrivals.admission()
+        retry_after_ms = admission.admit()
+        if retry_after_ms is not None:
+            # More handshakes in flight than this worker can finish in time: say so at once.
+            await self.send_frame(protocol.error(
+                protocol.UNAVAILABLE, f"The server is busy; try again in {retry_after_ms / 1000:.0f} s.",
+                retry_after_ms=retry_after_ms,
+            ))
+            await self.close(code=protocol.CLOSE_TRY_AGAIN_LATER)
+            return
         try:
             await self.join()
         except DatabaseError:
             log.warning("database unavailable while a socket connected", exc_info=True)
-            # Accept first (a close before accept is a bare 403); 1013 says: retry after a pause.
-            await self.accept()
-            await self.close(code=protocol.CLOSE_TRY_AGAIN_LATER)
+            await self.close(code=protocol.CLOSE_TRY_AGAIN_LATER)  # retry after a pause
+        finally:
+            admission.done()
 
     async def join(self):
-        room = await db(selectors.room_by_code)(self.scope["url_route"]["kwargs"]["code"])
+        room, self.identity = await arrivals.identify(self.scope)
         self.room = None if room is None else _rooms.setdefault(room.code, room)
         if self.room is None:
-            # Accept first: a close before accept reaches the browser as a bare HTTP 403.
-            await self.accept()
             await self.close(code=protocol.CLOSE_ROOM_NOT_FOUND)
             return
-        self.identity = await db(identities.for_scope)(self.scope)
         self.limits = SlidingWindow(parse_rate(settings.CHAT_RATE_LIMIT))
         self.typing_limits = SlidingWindow(parse_rate(settings.CHAT_TYPING_RATE_LIMIT))
         after, complaint = _after_from_query(self.scope)
@@ -108,14 +160,14 @@ class RoomConsumer(AsyncWebsocketConsumer):
         # Join the room before reading the snapshot, so no change falls between the two;
         # what the room says meanwhile waits until the hello is out.
         await doorway.room_join(self.room, self)
-        await db(services.presence_connect)(room=self.room, identity=self.identity, channel_name=self.channel_name)
-        hello = await db(services.room_hello)(room=self.room, identity=self.identity, after=after)
-        await self.accept()
-        await self.send_answer(hello, refusable=False)
+        hello, seq = await arrivals.open_socket(
+            services.SocketArrival(self.room, self.identity, self.channel_name, after)
+        )
+        await self.send_answer_text(hello, refusable=False)
         if complaint:
             await self.send_frame(complaint)
         self.frames = self.scope.get("extensions", {}).get(FRAMES_EXTENSION)
-        await doorway.socket_opened(self.room.code, self, hello["room"]["seq"])
+        await doorway.socket_opened(self.room.code, self, seq)
         ticker.register(self, self.room)
 
     async def disconnect(self, code):
@@ -160,7 +212,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def send_answer(self, frame, refusable=True):
         """A page of history (hello, sync, history): counted against the address's answer bytes
         (rooms/live/replies.py), waiting its turn when they run short."""
-        text = protocol.dumps(frame)
+        await self.send_answer_text(protocol.dumps(frame), refusable)
+
+    async def send_answer_text(self, text, refusable=True):
         await replies.budget().spend(guards.client_address(self.scope), len(text.encode()), may_refuse=refusable)
         await self.send(text_data=text)
 

@@ -1,5 +1,8 @@
 /** The room socket: connect, reconnect with backoff, resume from the last seq, fill gaps. */
-const BACKOFF_FIRST_MS = 500;
+// Full-jitter exponential backoff: the first retry somewhere in 0-1 s, then in 0-2 s, 0-4 s, ...
+// up to 0-10 s, so a whole room whose server restarted comes back as a stream, not a wall. A
+// server that says when to come back (`retry_after_ms`) is obeyed.
+const BACKOFF_FIRST_MS = 1000;
 const BACKOFF_MAX_MS = 10000;
 const BACK_ONLINE_MS = 4000;
 const STALE_MS = 25000; // only once ticks are seen: a silent socket this long is presumed dead
@@ -37,6 +40,7 @@ export function openRoomSocket({ path, seq, status, onChange, onHello, onFrame }
   let heardAt = Date.now();
   let sawTick = false;
   let gapTimer = null;
+  let comeBackAt = 0; // the server asked us not to reconnect before this time (retry_after_ms)
 
   function show(state) {
     clearTimeout(statusTimer);
@@ -68,14 +72,14 @@ export function openRoomSocket({ path, seq, status, onChange, onHello, onFrame }
     if (code === CLOSE_ROOM_NOT_FOUND) return show("gone");
     show(everOnline ? "reconnecting" : "connecting");
     if (code === CLOSE_RATE_LIMITED) attempt = Math.max(attempt, RATE_LIMITED_ATTEMPT);
-    // Jitter spreads the reconnects of a whole room after a server restart.
     const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** attempt);
     attempt += 1;
-    retryTimer = setTimeout(connect, ceiling / 2 + (Math.random() * ceiling) / 2);
+    const wait = Math.max(Math.random() * ceiling, comeBackAt - Date.now());
+    retryTimer = setTimeout(connect, wait);
   }
 
   function reconnectNow() {
-    if (retryTimer !== null) connect();
+    if (retryTimer !== null && Date.now() >= comeBackAt) connect();
   }
 
   function send(frame) {
@@ -146,6 +150,7 @@ export function openRoomSocket({ path, seq, status, onChange, onHello, onFrame }
         if (frame.seq > lastSeq) requestSync();
         break;
       case "error":
+        if (frame.retry_after_ms) comeBackAt = Date.now() + frame.retry_after_ms;
         if (syncing && frame.code === "rate_limited") {
           syncing = false;
           setTimeout(requestSync, SYNC_RETRY_MS);

@@ -54,7 +54,7 @@ async def test_a_failed_read_answers_unavailable(connect, room, alice, monkeypat
 
 
 async def test_a_database_outage_at_connect_closes_cleanly_with_try_again_later(open_socket, room, monkeypatch):
-    monkeypatch.setattr(selectors, "room_by_code", failing_once(selectors.room_by_code, OperationalError("gone")))
+    monkeypatch.setattr(selectors, "rooms_by_codes", failing_once(selectors.rooms_by_codes, OperationalError("gone")))
     client = await open_socket(room.code)
     if client.connected:
         frames, code = await read_until_close(client)

@@ -77,7 +77,7 @@ def test_the_avatar_of_an_identity_without_a_row_is_drawn_for_its_owner_and_othe
     you = identity_of(owner)
     assert owner.get(f"/avatars/{you.public_id}.svg").status_code == 200
     assert Client().get(f"/avatars/{you.public_id}.svg").status_code == 404  # not present anywhere yet
-    services.presence_connect(room=room, identity=you, channel_name="socket.test")
+    services.sockets_open(arrivals=[services.SocketArrival(room, you, "socket.test")])
     assert Client().get(f"/avatars/{you.public_id}.svg").status_code == 200
 
 
@@ -95,7 +95,7 @@ def test_prune_deletes_identities_that_never_acted_and_keeps_the_rest(room):
     send_message(room=room, author=wrote, body="hi")
     acted = services.identity_create(name="Named")
     here = Identity.objects.create(public_id="here", name="Calm Crane", avatar_seed="s3")
-    services.presence_connect(room=room, identity=here, channel_name="socket.here")
+    services.sockets_open(arrivals=[services.SocketArrival(room, here, "socket.here")])
     fresh = Identity.objects.create(public_id="fresh", name="Snowy Owl", avatar_seed="s4")
     Identity.objects.exclude(pk=fresh.pk).update(created_at=old)
     call_command("prune_identities", "--days", "7")

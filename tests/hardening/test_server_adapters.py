@@ -62,6 +62,8 @@ AUTOBAHN_PROTOCOL = {
     "STATE_PROXY_CONNECTING": "sendData: traffic statistics",
     "trafficStats": "sendData and write_frames: traffic statistics",
     "dropConnection": "the send-buffer bound: drop a client that stopped reading",
+    "sendClose": "closes with 1012 and 1013, which autobahn's own check refuses",
+    "sendCloseFrame": "closes with 1012 and 1013 as they are",
 }
 TWISTED_HTTP_CHANNEL = {
     "connectionMade": "the header deadline starts with the connection",

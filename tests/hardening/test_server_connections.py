@@ -115,3 +115,20 @@ def test_an_address_can_hold_only_a_few_unfinished_requests_and_pages_still_load
     for conn in held:
         conn.close()
     extra.close()
+
+
+@pytest.fixture(scope="module", params=sorted(SERVER_COMMANDS))
+def saturated_server(request, tmp_path_factory):
+    """A server that admits no handshake at all (CHAT_HANDSHAKES_MIN=0 with nothing finished yet)."""
+    started = Daphne(tmp_path_factory.mktemp("server"), server=request.param, CHAT_HANDSHAKES_MIN="0").start()
+    yield started
+    started.stop()
+
+
+def test_a_worker_with_no_room_for_more_handshakes_says_when_to_come_back_and_closes_with_1013(saturated_server):
+    ws = RawSocket(saturated_server.port, "/ws/rooms/LOBBY/")
+    assert ws.status == 101
+    error = ws.receive_json()
+    assert error["type"] == "error" and error["code"] == "unavailable" and error["retry_after_ms"] >= 500
+    assert ws.close_code() == 1013
+    ws.close()

@@ -37,6 +37,7 @@ from rooms.live.servers.frames import text_frames
 log = logging.getLogger("rooms.guards")
 
 APPLICATION = "chatsite.asgi:application"
+SERVER_CLOSE_CODES = {1012, 1013}  # service restart, try again later (RFC 6455 registry)
 
 
 def write_now(transport, data):
@@ -108,6 +109,15 @@ class LimitedWebSocketProtocol(WebSocketProtocol):
             self.trafficStats.outgoingOctetsWireLevel += len(data)
         elif self.state in (self.STATE_CONNECTING, self.STATE_PROXY_CONNECTING):
             self.trafficStats.preopenOutgoingOctetsWireLevel += len(data)
+
+    def sendClose(self, code=None, reason=None):
+        # autobahn lets a server close only with 1000 or 3000-4999, but 1012 (service restart)
+        # and 1013 (try again later) are the registered codes a client should see when a
+        # worker restarts or is too busy; sendCloseFrame sends them as they are.
+        if code in SERVER_CLOSE_CODES:
+            self.sendCloseFrame(code=code, reasonUtf8=reason.encode() if reason else None, isReply=False)
+            return
+        super().sendClose(code, reason)
 
     def serverSend(self, content, binary=False):
         if self._stopped_reading(len(content)):
@@ -202,6 +212,9 @@ class ChatServer(Server):
 
     def __init__(self, *args, max_incoming_bytes, send_buffer_bytes, **kwargs):
         kwargs.setdefault("server_name", "")  # no product or version banner on pages or handshakes
+        # Twisted listens with a backlog of 50: a restart's thousands of reconnects overflowed it
+        # and their SYNs were dropped (retried by the kernel after 1, 3, 7 s).
+        kwargs["endpoints"] = [_with_backlog(endpoint) for endpoint in kwargs.get("endpoints", [])]
         protocol = type(
             "ChatWebSocketProtocol",
             (LimitedWebSocketProtocol,),
@@ -226,6 +239,14 @@ class ChatServer(Server):
             scope.setdefault("extensions", {})[FRAMES_EXTENSION] = protocol
             scope["scheme"] = websocket_scheme(protocol)
         return super().create_application(protocol, scope)
+
+
+def _with_backlog(endpoint):
+    from django.conf import settings
+
+    if endpoint.startswith(("tcp:", "tcp6:", "ssl:")) and "backlog=" not in endpoint:
+        return f"{endpoint}:backlog={settings.CHAT_LISTEN_BACKLOG}"
+    return endpoint
 
 
 def websocket_scheme(protocol):

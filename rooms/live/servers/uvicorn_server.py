@@ -118,6 +118,7 @@ def main(argv=None):
         loop="uvloop",
         http=ChatHttpProtocol,
         server_header=False,  # no product or version banner on pages or handshakes
+        backlog=settings.CHAT_LISTEN_BACKLOG,
         ws=ChatWebSocketProtocol,
         ws_per_message_deflate=False,
         ws_max_size=settings.CHAT_FRAME_MAX_BYTES,

@@ -1,0 +1,92 @@
+"""Sockets arriving: the handshakes' database work in batches, and admission control.
+
+A restart sends every open tab back at once. Each handshake needs its room and identity
+(`identify`) and then its presence row and hello (`open`); done one socket at a time on the one
+database thread, 1,000 handshakes at once never finished (docs/benchmarks.md, the storm). Here
+the handshakes waiting together share one trip per step (rooms/live/batching.py), and the
+hellos of one room share one members query and one page read (services.sockets_open).
+
+Admission: a worker that already has more handshakes in flight than it can finish in
+CHAT_HANDSHAKE_BUDGET_SECONDS (at the rate it has been finishing them, at least
+CHAT_HANDSHAKES_MIN) answers the next ones at once: an `error` with `unavailable` and
+`retry_after_ms`, then close 1013, instead of letting them time out after costing work.
+"""
+import asyncio
+import random
+import time
+import weakref
+from collections import deque
+
+from django.conf import settings
+
+from rooms import identities, selectors, services
+from rooms.live.batching import Batcher
+
+_batchers = weakref.WeakKeyDictionary()  # event loop -> (identify Batcher, open Batcher)
+
+
+def _identify(scopes):
+    rooms = selectors.rooms_by_codes({scope["url_route"]["kwargs"]["code"] for scope in scopes})
+    people = identities.for_sockets(scopes)
+    return [(rooms[scope["url_route"]["kwargs"]["code"]], person) for scope, person in zip(scopes, people, strict=True)]
+
+
+def _for_loop():
+    loop = asyncio.get_running_loop()
+    pair = _batchers.get(loop)
+    if pair is None:
+        pair = _batchers[loop] = (Batcher(_identify), Batcher(lambda arrivals: services.sockets_open(arrivals=arrivals)))
+    return pair
+
+
+async def identify(scope):
+    """(room or None, identity) of a socket, from its URL and cookies."""
+    return await _for_loop()[0].submit(scope)
+
+
+async def open_socket(arrival):
+    """Record the socket's presence and get its hello: (hello JSON text, the seq it brings the socket to)."""
+    return await _for_loop()[1].submit(arrival)
+
+
+class Admission:
+    """How many handshakes this worker is finishing, and how fast it has been finishing them."""
+
+    WINDOW = 2.0  # seconds over which the finishing rate is measured
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self.in_flight = 0
+        self.finished = deque()  # times of recent finishes, within WINDOW
+
+    def rate(self):
+        now = self.clock()
+        while self.finished and now - self.finished[0] > self.WINDOW:
+            self.finished.popleft()
+        return len(self.finished) / self.WINDOW
+
+    def capacity(self):
+        return max(settings.CHAT_HANDSHAKES_MIN, int(self.rate() * settings.CHAT_HANDSHAKE_BUDGET_SECONDS))
+
+    def admit(self):
+        """None if a new handshake may start (it is counted), else the milliseconds to suggest
+        before trying again: about how long the handshakes in flight will take, spread."""
+        if self.in_flight < self.capacity():
+            self.in_flight += 1
+            return None
+        # About when those in flight will be done (the budget, before any has finished), spread
+        # over twice that so the refused do not all come back together.
+        rate = self.rate()
+        drain = self.in_flight / rate if rate else settings.CHAT_HANDSHAKE_BUDGET_SECONDS
+        return int(1000 * min(max(drain, 1.0), 30.0) * (0.5 + random.random()))
+
+    def done(self):
+        self.in_flight -= 1
+        self.finished.append(self.clock())
+
+
+_admission = Admission()
+
+
+def admission():
+    return _admission
