@@ -1,5 +1,5 @@
 """Real servers on loopback: a private redis-server, a fresh PostgreSQL database, two daphne
-workers and nginx (deploy/loopback.py), driven by real browsers (client.py).
+workers and nginx (bench/loopback.py), driven by real browsers (client.py).
 
 Timeouts are shrunk through the workers' environment so that a killed worker's members leave
 within seconds instead of the production ~50 s. Nothing here touches the shared Redis.
@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from deploy import loopback
+from bench import loopback
 from tests.integration import client
 from tests.integration.client import Browser
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import loopback
+from bench import loopback
 from tests.integration.client import Browser
 from tests.integration.conftest import WORKER_ENV, require_nginx
 
@@ -101,7 +101,7 @@ def test_rendered_production_site_is_valid_nginx(tmp_path):
     require_nginx()
     site = tmp_path / "chatsite.conf"
     out = subprocess.run(
-        [loopback.venv_python(), "deploy/loopback.py", "render-nginx", "--listen", "127.0.0.1:18299",
+        [loopback.venv_python(), "deploy/nginx.py", "--listen", "127.0.0.1:18299",
          "--server-name", "chat.example.com", "--upstream", "127.0.0.1:8001", "--upstream", "127.0.0.1:8002",
          "--static-root", str(tmp_path / "static")],
         cwd=BASE_DIR, capture_output=True, text=True, check=True,

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from deploy import loopback
+from bench import loopback
 from tests.integration.client import pair_across_workers
 from tests.integration.conftest import WORKER_ENV, manage_shell, require_redis_server
 
