@@ -23,10 +23,10 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bench import ports
 from deploy.nginx import render_site
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-PORT_RANGE = range(18200, 18300)
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 REDIS_SERVER = shutil.which("redis-server")
 
@@ -34,23 +34,6 @@ REDIS_SERVER = shutil.which("redis-server")
 def venv_python():
     candidate = BASE_DIR / ".venv" / "bin" / "python"
     return str(candidate) if candidate.exists() else sys.executable
-
-
-def free_ports(count, taken=()):
-    """`count` ports of PORT_RANGE that nothing listens on now (checked by binding them)."""
-    found = []
-    for port in PORT_RANGE:
-        if port in taken:
-            continue
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        found.append(port)
-        if len(found) == count:
-            return found
-    raise RuntimeError(f"no {count} free ports in {PORT_RANGE.start}-{PORT_RANGE.stop - 1}")
 
 
 def wait_for(check, timeout, what):
@@ -302,12 +285,12 @@ class Topology:
         self.database_url, self.redis_url = database_url, redis_url
         self.env = loopback_env(database_url=database_url, redis_url=redis_url,
                                 static_root=self.static_root, extra=env)
-        worker_ports = list(worker_ports or free_ports(workers, taken={nginx_port}))
+        worker_ports = list(worker_ports or ports.free_ports(ports.LOOPBACK, workers, taken={nginx_port}))
         self.workers = [Worker(i, port, env=self.env, log_dir=self.run_dir / "logs")
                         for i, port in enumerate(worker_ports)]
         self.nginx = None
         if use_nginx and NGINX:
-            nginx_port = nginx_port or free_ports(1, taken=worker_ports)[0]
+            nginx_port = nginx_port or ports.free_port(ports.LOOPBACK, taken=worker_ports)
             self.nginx = Nginx(nginx_port, worker_ports, static_root=self.static_root, run_dir=self.run_dir, tls=tls)
 
     def manage(self, *args, check=True, **kwargs):

@@ -12,6 +12,11 @@ from bench.loopback import (  # noqa: E402, F401
     Topology,
     database_create,
     database_drop,
-    free_ports,
     venv_python,
 )
+
+
+def free_ports(count, taken=()):
+    from bench import ports
+
+    return ports.free_ports(ports.LOOPBACK, count, taken)

@@ -12,11 +12,10 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from tests import ports
+from bench import ports
 from tests.conftest import HOST, ORIGIN, Client, session_cookie_for
 
 ROOT = Path(__file__).resolve().parents[2]
-PORTS = range(18400, 18500)
 
 
 def pytest_configure(config):
@@ -103,10 +102,6 @@ def _checked(message):
     return frame
 
 
-def free_port():
-    return ports.free_port(PORTS)
-
-
 SERVER_COMMANDS = {
     "chatsite.serve": lambda port: ["-m", "chatsite.serve", "-b", "127.0.0.1", "-p", str(port)],
     "chatsite.serve_uvicorn": lambda port: ["-m", "chatsite.serve_uvicorn", "--host", "127.0.0.1", "--port", str(port)],
@@ -123,7 +118,7 @@ class Daphne:
 
     def __init__(self, tmp, server="chatsite.serve", **env):
         self.command = EVERY_SERVER_COMMAND[server]
-        self.port = free_port()
+        self.port = ports.free_port(ports.HARDENING)
         self.log_path = tmp / "daphne.log"
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("CHAT_", "PYTEST", "DATABASE_URL", "REDIS_URL"))},

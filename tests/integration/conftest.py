@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from bench import loopback
+from bench import loopback, ports
 from tests.integration import client
 from tests.integration.client import Browser
 
@@ -69,7 +69,7 @@ def database_url():
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
     require_redis_server()
-    port = loopback.free_ports(1)[0]
+    port = ports.free_port(ports.LOOPBACK)
     server = loopback.RedisServer(port, log_dir=tmp_path_factory.mktemp("redis")).start()
     yield server
     server.stop()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import loopback
+from bench import loopback, ports
 from tests.integration.client import Browser
 from tests.integration.conftest import WORKER_ENV, require_nginx
 
@@ -148,7 +148,7 @@ def _clean_environ():
 @pytest.fixture(scope="module")
 def https_worker(database_url, tmp_path_factory):
     """One worker with the production HTTPS settings, reached as nginx with TLS would reach it."""
-    redis = loopback.RedisServer(loopback.free_ports(1)[0], log_dir=tmp_path_factory.mktemp("https-redis")).start()
+    redis = loopback.RedisServer(ports.free_port(ports.LOOPBACK), log_dir=tmp_path_factory.mktemp("https-redis")).start()
     env = {**WORKER_ENV, "SECURE_SSL_REDIRECT": "1", "SECURE_COOKIES": "1", "SECURE_HSTS_SECONDS": "3600"}
     topo = loopback.Topology(database_url=database_url, redis_url=redis.url, workers=1, use_nginx=False, env=env)
     topo.prepare()
