@@ -109,7 +109,7 @@ def register(extra_env):
 
 def flooder(args):
     """The `during` hook of loadgen.run_load: one more member of the room, flooding it."""
-    from bench import loadgen
+    from bench import loadgen, wsclient
 
     async def during(system, clients, steady_start, steady_end):
         report = {
@@ -161,7 +161,7 @@ def flooder(args):
                 if enter:
                     _, state["path"] = await system.enter(browser, 0, code, "flooder")
                 headers = {"Origin": browser.origin, "Cookie": browser.cookie_header()}
-                client = await loadgen.ws_connect(args.host, port, state["path"], headers, on_frame, on_close)
+                client = await wsclient.ws_connect(args.host, port, state["path"], headers, on_frame, on_close)
                 report["connects"] += 1
                 ready = asyncio.ensure_future(client.ready)
                 await asyncio.wait([ready], timeout=10)

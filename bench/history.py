@@ -12,7 +12,8 @@ import sqlite3
 import statistics
 import time
 
-from bench.loadgen import Browser, Chatsite, percentile, ws_connect
+from bench.loadgen import Browser, Chatsite, percentile
+from bench.wsclient import ws_connect
 
 
 def fill(db_path, room_code, upto):

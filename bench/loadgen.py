@@ -5,9 +5,10 @@ form, session cookie, room page, socket), then every member sends at a fixed rat
 carries a marker `~B<sender>:<n>:<µs>~`, so a receipt is matched to its message and its latency
 read without parsing the system's JSON. Prints one JSON object (the run's figures) on stdout.
 
-The WebSocket client is a small asyncio.Protocol rather than a library: at 20,000+ receipts a
-second a general-purpose client would become the bottleneck on its one core, and the figures
-would then describe the load generator instead of the server.
+The WebSocket client (bench/wsclient.py, the one the tests use too) is a small asyncio.Protocol
+rather than a library: at 20,000+ receipts a second a general-purpose client would become the
+bottleneck on its one core, and the figures would then describe the load generator instead of
+the server.
 """
 import argparse
 import asyncio
@@ -20,14 +21,10 @@ import time
 from urllib.parse import urlencode
 
 from bench import procstat
+from bench.wsclient import CLOCK_ORIGIN, now_us, ws_connect
 
 MARK = b"~B"
 REFUSALS = ("rate_limited", "backpressure", "unavailable")  # error codes that mean "not sent, retry"
-CLOCK_ORIGIN = time.perf_counter()
-
-
-def now_us():
-    return int((time.perf_counter() - CLOCK_ORIGIN) * 1_000_000)
 
 
 # ---------------------------------------------------------------- HTTP, just enough for the flows
@@ -87,135 +84,6 @@ def _dechunk(data):
             return bytes(out)
         out += data[end + 2:end + 2 + size]
         pos = end + 2 + size + 2
-
-
-# ---------------------------------------------------------------- WebSocket client
-
-class WSClient(asyncio.Protocol):
-    """A minimal RFC 6455 client: upgrade, unmasked server frames in, masked text frames out."""
-
-    def __init__(self, on_frame, on_close):
-        self.on_frame, self.on_close = on_frame, on_close
-        self.buf = bytearray()
-        self.transport = None
-        self.upgraded = asyncio.get_running_loop().create_future()
-        self.ready = asyncio.get_running_loop().create_future()
-        self.writable = asyncio.Event()
-        self.writable.set()
-        self.frag, self.frag_op = None, 0
-        self.closed = False
-        self.close_code = None  # the status code of the server's close frame, once one came
-        self.extra = {}
-
-    def connection_made(self, transport):
-        self.transport = transport
-
-    def pause_writing(self):
-        self.writable.clear()
-
-    def resume_writing(self):
-        self.writable.set()
-
-    def connection_lost(self, exc):
-        if not self.closed:
-            self.closed = True
-            self.on_close(self)
-        for fut in (self.upgraded, self.ready):
-            if not fut.done():
-                fut.set_exception(ConnectionError("connection lost"))
-                fut.exception()  # retrieved: a socket closed after its member gave up is no error
-        self.writable.set()
-
-    def data_received(self, data):
-        buf = self.buf
-        buf += data
-        if not self.upgraded.done():
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            status = bytes(buf[:end]).split(b" ", 2)[1]
-            del buf[:end + 4]
-            if status != b"101":
-                self.upgraded.set_exception(ConnectionError(f"upgrade refused: HTTP {status.decode()}"))
-                self.transport.close()
-                return
-            self.upgraded.set_result(True)
-        pos, size = 0, len(buf)
-        received_at = now_us()
-        while size - pos >= 2:
-            b0, b1 = buf[pos], buf[pos + 1]
-            length, head = b1 & 0x7F, 2
-            if length == 126:
-                if size - pos < 4:
-                    break
-                length, head = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
-            elif length == 127:
-                if size - pos < 10:
-                    break
-                length, head = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
-            end = pos + head + length
-            if end > size:
-                break
-            payload = bytes(buf[pos + head:end])
-            pos = end
-            opcode = b0 & 0x0F
-            if opcode == 0:
-                self.frag += payload
-                if not b0 & 0x80:
-                    continue
-                payload, opcode, self.frag = bytes(self.frag), self.frag_op, None
-            elif opcode in (1, 2) and not b0 & 0x80:
-                self.frag, self.frag_op = bytearray(payload), opcode
-                continue
-            if opcode in (1, 2):
-                self.on_frame(self, payload, received_at)
-            elif opcode == 9:
-                self.send_frame(10, payload)
-            elif opcode == 8:
-                self.close_code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
-                self.closed = True
-                self.on_close(self)
-                self.transport.close()
-                break
-        del buf[:pos]
-
-    def send_frame(self, opcode, payload):
-        if self.closed or self.transport.is_closing():
-            return
-        n = len(payload)
-        if n < 126:
-            head = bytes((0x80 | opcode, 0x80 | n))
-        elif n < 65536:
-            head = bytes((0x80 | opcode, 0x80 | 126)) + n.to_bytes(2, "big")
-        else:
-            head = bytes((0x80 | opcode, 0x80 | 127)) + n.to_bytes(8, "big")
-        mask = os.urandom(4)
-        key = int.from_bytes((mask * (n // 4 + 1))[:n], "big")
-        masked = (int.from_bytes(payload, "big") ^ key).to_bytes(n, "big") if n else b""
-        self.transport.write(head + mask + masked)
-
-    def send_text(self, text):
-        self.send_frame(1, text.encode())
-
-    def close(self):
-        """Close politely (status 1000) and drop the connection without waiting for the echo."""
-        if not self.closed:
-            self.send_frame(8, b"\x03\xe8")
-            self.closed = True
-            self.transport.close()
-
-
-async def ws_connect(host, port, path, headers, on_frame, on_close, timeout=30):
-    loop = asyncio.get_running_loop()
-    _, client = await asyncio.wait_for(
-        loop.create_connection(lambda: WSClient(on_frame, on_close), host, port), timeout
-    )
-    key = "dGhlIHNhbXBsZSBub25jZQ=="
-    lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Upgrade: websocket", "Connection: Upgrade",
-             f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"] + [f"{k}: {v}" for k, v in headers.items()]
-    client.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode())
-    await asyncio.wait_for(client.upgraded, timeout)
-    return client
 
 
 # ---------------------------------------------------------------- the systems, as a client sees them

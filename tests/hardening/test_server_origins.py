@@ -3,7 +3,7 @@ origin is refused with HTTP 403, whatever the server would do on its own (daphne
 alone, answers `Origin: null` with 400 and lets another port through)."""
 import pytest
 
-from tests.hardening.rawws import RawSocket
+from bench.wsclient import BlockingSocket
 
 pytestmark = pytest.mark.integration
 
@@ -11,7 +11,7 @@ LOBBY = "/ws/rooms/LOBBY/"
 
 
 def test_the_sites_own_origin_gets_its_socket(every_server):
-    ws = RawSocket(every_server.port, LOBBY)
+    ws = BlockingSocket(every_server.port, LOBBY)
     assert ws.status == 101
     assert ws.receive_json()["type"] == "hello"
     ws.close()
@@ -21,6 +21,6 @@ def test_the_sites_own_origin_gets_its_socket(every_server):
 def test_another_port_another_scheme_null_or_no_origin_get_403(every_server, origin):
     if origin is not None:
         origin = origin.format(port=every_server.port, other=every_server.port + 1)
-    ws = RawSocket(every_server.port, LOBBY, origin=origin)
+    ws = BlockingSocket(every_server.port, LOBBY, origin=origin)
     assert ws.status == 403
     ws.close()
