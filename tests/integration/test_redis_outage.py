@@ -117,8 +117,8 @@ async def test_everything_stored_around_an_outage_is_delivered_through_after(out
 async def test_a_stored_message_whose_broadcast_was_lost_reaches_open_sockets_by_tick(live, browsers):
     one, two = live.workers
     alice, bob = browsers(one.url), browsers(two.url)
-    code = alice.enter(name="Alice")
-    bob.enter(name="Bob", action="join", code=code)
+    code = await alice.enter(name="Alice")
+    await bob.enter(name="Bob", action="join", code=code)
     sockets = [await alice.open(code), await bob.open(code)]
     seen = sockets[0].hello["room"]["seq"]
 
