@@ -11,8 +11,9 @@ others' latency while it happens.
 Two phases in one invocation, each on a fresh server and a fresh database:
 
 - `baseline`: one room of --members (20) normal members, each sending 1 message a second with
-  a timestamp in its body, exactly as the load benchmark does (bench/loadgen.py: home page, form,
-  session cookie, room page, socket; latency = receipt - the send time in the body).
+  a timestamp in its body, exactly as the load benchmark does (bench/loadgen.py with
+  bench/pageflow.py: home page, form, session cookie, room page, socket; latency = receipt - the
+  send time in the body).
 - `flood`: the same, plus one more member of the same room (same real flow) that, from the start
   of the steady window, sends message frames at --flood-rate a second for at most --duration
   seconds, ignoring the server's `rate_limited` errors like an attacker, until the server closes
@@ -109,7 +110,7 @@ def register(extra_env):
 
 def flooder(args):
     """The `during` hook of loadgen.run_load: one more member of the room, flooding it."""
-    from bench import loadgen
+    from bench import pageflow
 
     async def during(system, clients, steady_start, steady_end):
         report = {
@@ -127,7 +128,7 @@ def flooder(args):
             report["connect_failures"].append("no normal member got in: no room to flood")
             return report
         port = system.port_for(0)
-        browser = loadgen.Browser(args.host, port)
+        browser = pageflow.Browser(f"http://{args.host}:{port}", user_agent="chatsite-bench")
         state = {"t0": None}
 
         def on_frame(client, payload, at_us):
@@ -160,8 +161,7 @@ def flooder(args):
             try:
                 if enter:
                     _, state["path"] = await system.enter(browser, 0, code, "flooder")
-                headers = {"Origin": browser.origin, "Cookie": browser.cookie_header()}
-                client = await loadgen.ws_connect(args.host, port, state["path"], headers, on_frame, on_close)
+                client = await browser.ws_connect(state["path"], on_frame, on_close)
                 report["connects"] += 1
                 ready = asyncio.ensure_future(client.ready)
                 await asyncio.wait([ready], timeout=10)

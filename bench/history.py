@@ -12,7 +12,8 @@ import sqlite3
 import statistics
 import time
 
-from bench.loadgen import Browser, Chatsite, percentile, ws_connect
+from bench.loadgen import Chatsite, percentile
+from bench.pageflow import Browser
 
 
 def fill(db_path, room_code, upto):
@@ -45,12 +46,10 @@ def fill(db_path, room_code, upto):
 
 async def time_hello(browser, port, path, repeat):
     samples = []
-    headers = {"Origin": browser.origin, "Cookie": browser.cookie_header()}
     system = Chatsite(browser.host, [port])
     for _ in range(repeat):
         t0 = time.perf_counter()
-        client = await ws_connect(browser.host, port, path, headers,
-                                  lambda c, p, t: system.control(c, p, None), lambda c: None)
+        client = await browser.ws_connect(path, lambda c, p, t: system.control(c, p, None), lambda c: None)
         await asyncio.wait_for(client.ready, 30)
         samples.append((time.perf_counter() - t0) * 1000)
         client.close()
@@ -73,7 +72,7 @@ def summary(samples):
 
 
 async def main_async(args):
-    browser = Browser("127.0.0.1", args.port)
+    browser = Browser(f"http://127.0.0.1:{args.port}", user_agent="chatsite-bench")
     code, ws_path = await Chatsite("127.0.0.1", [args.port], page=False).enter(browser, 0, None, "historian")
     for size in args.sizes:
         t0 = time.perf_counter()

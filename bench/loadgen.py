@@ -1,13 +1,15 @@
 """The load generator: asyncio WebSocket clients, run in a process of its own (pinned by bench.run).
 
 Every system is driven by the same code. Members come in through each system's real flow (home
-form, session cookie, room page, socket), then every member sends at a fixed rate; each body
-carries a marker `~B<sender>:<n>:<µs>~`, so a receipt is matched to its message and its latency
-read without parsing the system's JSON. Prints one JSON object (the run's figures) on stdout.
+form, session cookie, room page, socket; chatsite's is bench/pageflow.py, which the tests use
+too), then every member sends at a fixed rate; each body carries a marker `~B<sender>:<n>:<µs>~`,
+so a receipt is matched to its message and its latency read without parsing the system's JSON.
+Prints one JSON object (the run's figures) on stdout.
 
-The WebSocket client is a small asyncio.Protocol rather than a library: at 20,000+ receipts a
-second a general-purpose client would become the bottleneck on its one core, and the figures
-would then describe the load generator instead of the server.
+The WebSocket client (bench/wsclient.py, the one the tests use too) is a small asyncio.Protocol
+rather than a library: at 20,000+ receipts a second a general-purpose client would become the
+bottleneck on its one core, and the figures would then describe the load generator instead of
+the server.
 """
 import argparse
 import asyncio
@@ -17,205 +19,13 @@ import random
 import re
 import sys
 import time
-from urllib.parse import urlencode
 
 from bench import procstat
+from bench.pageflow import Browser
+from bench.wsclient import CLOCK_ORIGIN, now_us
 
 MARK = b"~B"
 REFUSALS = ("rate_limited", "backpressure", "unavailable")  # error codes that mean "not sent, retry"
-CLOCK_ORIGIN = time.perf_counter()
-
-
-def now_us():
-    return int((time.perf_counter() - CLOCK_ORIGIN) * 1_000_000)
-
-
-# ---------------------------------------------------------------- HTTP, just enough for the flows
-
-class Browser:
-    """One person's cookie jar and the few requests the flows make (Connection: close each)."""
-
-    def __init__(self, host, port):
-        self.host, self.port = host, port
-        self.origin = f"http://{host}:{port}"
-        self.cookies = {}
-
-    def cookie_header(self):
-        return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-
-    async def request(self, method, path, form=None, timeout=30):
-        body = urlencode(form).encode() if form is not None else b""
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", "Connection: close",
-                 f"Origin: {self.origin}", f"Referer: {self.origin}/", "User-Agent: chatsite-bench"]
-        if self.cookies:
-            lines.append(f"Cookie: {self.cookie_header()}")
-        if form is not None:
-            lines += ["Content-Type: application/x-www-form-urlencoded", f"Content-Length: {len(body)}"]
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), timeout)
-        try:
-            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-            raw = await asyncio.wait_for(reader.read(), timeout)
-        finally:
-            writer.close()
-        head, _, payload = raw.partition(b"\r\n\r\n")
-        head_lines = head.decode("latin-1").split("\r\n")
-        status = int(head_lines[0].split(" ", 2)[1])
-        headers = []
-        for line in head_lines[1:]:
-            name, _, value = line.partition(":")
-            headers.append((name.strip().lower(), value.strip()))
-            if name.strip().lower() == "set-cookie":
-                pair = value.strip().split(";", 1)[0]
-                key, _, val = pair.partition("=")
-                if val and val != '""':
-                    self.cookies[key] = val
-                else:
-                    self.cookies.pop(key, None)
-        if ("transfer-encoding", "chunked") in headers:
-            payload = _dechunk(payload)
-        return status, dict(headers), payload.decode("utf-8", "replace")
-
-
-def _dechunk(data):
-    out, pos = bytearray(), 0
-    while True:
-        end = data.find(b"\r\n", pos)
-        if end < 0:
-            return bytes(out)
-        size = int(data[pos:end].split(b";")[0] or b"0", 16)
-        if size == 0:
-            return bytes(out)
-        out += data[end + 2:end + 2 + size]
-        pos = end + 2 + size + 2
-
-
-# ---------------------------------------------------------------- WebSocket client
-
-class WSClient(asyncio.Protocol):
-    """A minimal RFC 6455 client: upgrade, unmasked server frames in, masked text frames out."""
-
-    def __init__(self, on_frame, on_close):
-        self.on_frame, self.on_close = on_frame, on_close
-        self.buf = bytearray()
-        self.transport = None
-        self.upgraded = asyncio.get_running_loop().create_future()
-        self.ready = asyncio.get_running_loop().create_future()
-        self.writable = asyncio.Event()
-        self.writable.set()
-        self.frag, self.frag_op = None, 0
-        self.closed = False
-        self.close_code = None  # the status code of the server's close frame, once one came
-        self.extra = {}
-
-    def connection_made(self, transport):
-        self.transport = transport
-
-    def pause_writing(self):
-        self.writable.clear()
-
-    def resume_writing(self):
-        self.writable.set()
-
-    def connection_lost(self, exc):
-        if not self.closed:
-            self.closed = True
-            self.on_close(self)
-        for fut in (self.upgraded, self.ready):
-            if not fut.done():
-                fut.set_exception(ConnectionError("connection lost"))
-                fut.exception()  # retrieved: a socket closed after its member gave up is no error
-        self.writable.set()
-
-    def data_received(self, data):
-        buf = self.buf
-        buf += data
-        if not self.upgraded.done():
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            status = bytes(buf[:end]).split(b" ", 2)[1]
-            del buf[:end + 4]
-            if status != b"101":
-                self.upgraded.set_exception(ConnectionError(f"upgrade refused: HTTP {status.decode()}"))
-                self.transport.close()
-                return
-            self.upgraded.set_result(True)
-        pos, size = 0, len(buf)
-        received_at = now_us()
-        while size - pos >= 2:
-            b0, b1 = buf[pos], buf[pos + 1]
-            length, head = b1 & 0x7F, 2
-            if length == 126:
-                if size - pos < 4:
-                    break
-                length, head = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
-            elif length == 127:
-                if size - pos < 10:
-                    break
-                length, head = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
-            end = pos + head + length
-            if end > size:
-                break
-            payload = bytes(buf[pos + head:end])
-            pos = end
-            opcode = b0 & 0x0F
-            if opcode == 0:
-                self.frag += payload
-                if not b0 & 0x80:
-                    continue
-                payload, opcode, self.frag = bytes(self.frag), self.frag_op, None
-            elif opcode in (1, 2) and not b0 & 0x80:
-                self.frag, self.frag_op = bytearray(payload), opcode
-                continue
-            if opcode in (1, 2):
-                self.on_frame(self, payload, received_at)
-            elif opcode == 9:
-                self.send_frame(10, payload)
-            elif opcode == 8:
-                self.close_code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
-                self.closed = True
-                self.on_close(self)
-                self.transport.close()
-                break
-        del buf[:pos]
-
-    def send_frame(self, opcode, payload):
-        if self.closed or self.transport.is_closing():
-            return
-        n = len(payload)
-        if n < 126:
-            head = bytes((0x80 | opcode, 0x80 | n))
-        elif n < 65536:
-            head = bytes((0x80 | opcode, 0x80 | 126)) + n.to_bytes(2, "big")
-        else:
-            head = bytes((0x80 | opcode, 0x80 | 127)) + n.to_bytes(8, "big")
-        mask = os.urandom(4)
-        key = int.from_bytes((mask * (n // 4 + 1))[:n], "big")
-        masked = (int.from_bytes(payload, "big") ^ key).to_bytes(n, "big") if n else b""
-        self.transport.write(head + mask + masked)
-
-    def send_text(self, text):
-        self.send_frame(1, text.encode())
-
-    def close(self):
-        """Close politely (status 1000) and drop the connection without waiting for the echo."""
-        if not self.closed:
-            self.send_frame(8, b"\x03\xe8")
-            self.closed = True
-            self.transport.close()
-
-
-async def ws_connect(host, port, path, headers, on_frame, on_close, timeout=30):
-    loop = asyncio.get_running_loop()
-    _, client = await asyncio.wait_for(
-        loop.create_connection(lambda: WSClient(on_frame, on_close), host, port), timeout
-    )
-    key = "dGhlIHNhbXBsZSBub25jZQ=="
-    lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Upgrade: websocket", "Connection: Upgrade",
-             f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"] + [f"{k}: {v}" for k, v in headers.items()]
-    client.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode())
-    await asyncio.wait_for(client.upgraded, timeout)
-    return client
 
 
 # ---------------------------------------------------------------- the systems, as a client sees them
@@ -256,22 +66,11 @@ class Chatsite(System):
         self.page = page
 
     async def enter(self, browser, room_key, room_code, name):
-        status, _, html = await browser.request("GET", "/")
-        found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
-        if status != 200 or not found:
-            raise RuntimeError(f"home page: HTTP {status}")
-        form = {"csrfmiddlewaretoken": found.group(1), "name": name}
-        form.update({"action": "create"} if room_code is None else {"action": "join", "code": room_code})
-        status, headers, _ = await browser.request("POST", "/", form)
-        location = headers.get("location", "")
-        found = re.search(r"/rooms/([^/]+)/", location)
-        if status != 302 or not found:
-            raise RuntimeError(f"home form: HTTP {status} {location!r}")
-        if self.page:
-            status, _, _ = await browser.request("GET", location)
-            if status != 200:
-                raise RuntimeError(f"room page: HTTP {status}")
-        return found.group(1), f"/ws/rooms/{found.group(1)}/"
+        if room_code is None:
+            code = await browser.enter(name=name, page=self.page)
+        else:
+            code = await browser.enter(name=name, action="join", code=room_code, page=self.page)
+        return code, f"/ws/rooms/{code}/"
 
     def message(self, body, client_id=None):
         return json.dumps({"type": "message", "body": body, "client_id": client_id})
@@ -363,7 +162,7 @@ class FlaskSocketIO(System):
         await browser.request("GET", "/")
         form = {"name": name, "code": room_code or ""}
         form.update({"create": "1"} if room_code is None else {"join": "1"})
-        status, headers, _ = await browser.request("POST", "/", form)
+        status, _, _ = await browser.request("POST", "/", form=form)
         if status != 302:
             raise RuntimeError(f"home form: HTTP {status}")
         status, _, html = await browser.request("GET", "/room")
@@ -470,16 +269,13 @@ async def open_members(system, args, stats, rooms, members, on_frame, page=True)
                 failures.append("not started: the connect phase ran out of time")
                 return
             port = system.port_for(idx)
-            browser = Browser(args.host, port)
+            browser = Browser(f"http://{args.host}:{port}", user_agent="chatsite-bench")
             t0 = time.perf_counter()
             try:
                 code, path = await system.enter(browser, room, codes.get(room), f"m{idx}")
                 codes.setdefault(room, code)
                 t1 = time.perf_counter()
-                headers = {"Origin": browser.origin}
-                if browser.cookies:
-                    headers["Cookie"] = browser.cookie_header()
-                client = await ws_connect(args.host, port, path, headers, on_frame, on_close)
+                client = await browser.ws_connect(path, on_frame, on_close)
                 client.extra["idx"] = idx
                 client.extra["room_code"] = code
                 if system.ready_on_upgrade:

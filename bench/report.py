@@ -10,9 +10,11 @@ import json
 import sys
 from pathlib import Path
 
+from bench.servers import SYSTEMS
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
-ORDER = ["chatsite", "chatsite-lean", "chatsite-proto", "chatsite-proto-tick", "chatsite-redis", "chatsite-2w", "tutorial", "flask-socketio", "ws-relay"]
+ORDER = list(SYSTEMS)  # rows of systems no longer in bench/servers.py (older result files) sort after, by name
 
 
 def _fmt(value, digits=0):

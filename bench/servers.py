@@ -1,7 +1,7 @@
 """Start and stop the systems under test: chatsite (and its variants) and the three baselines.
 
-Each server runs pinned to one core (taskset), on a loopback port in 18100-18199, with a fresh
-database in its own temporary folder. Processes are started in a session of their own and
+Each server runs pinned to one core (taskset), on a loopback port of bench/ports.py BENCH, with a
+fresh database in its own temporary folder. Processes are started in a session of their own and
 stopped by their process group id, never by name.
 """
 import os
@@ -16,27 +16,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import procstat
+from bench import ports, procstat
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINES = ROOT / "bench" / "baselines"
-PORTS = range(18100, 18200)
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
-_next_port = [PORTS.start]
-
-
-def free_port():
-    """The next port of our range that nothing listens on (rotating, to stay clear of TIME_WAIT)."""
-    for _ in range(len(PORTS)):
-        port = _next_port[0]
-        _next_port[0] = PORTS.start + (port + 1 - PORTS.start) % len(PORTS)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port in 18100-18199")
 
 
 def pin_prefix(core):
@@ -247,7 +231,7 @@ def available(name):
 
 def start(name, core=0):
     spec = SYSTEMS[name]
-    server = Server(name=name, ports=[free_port() for _ in range(spec["ports"])])
+    server = Server(name=name, ports=ports.free_ports(ports.BENCH, spec["ports"]))
     server.workdir = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     server.db_path = server.workdir / "db.sqlite3"
     if spec.get("redis"):

@@ -190,7 +190,7 @@ CHAT_LOBBY_CODE = env_str("CHAT_LOBBY_CODE", "LOBBY")
 
 # --- hardening (limits documented in docs/protocol.md, "Limits and abuse") ---
 # HTTPS on by default with DEBUG off; a TLS-terminating proxy sets SECURE_PROXY_SSL_HEADER,
-# e.g. "HTTP_X_FORWARDED_PROTO,https". deploy/loopback.py turns these off for plain http.
+# e.g. "HTTP_X_FORWARDED_PROTO,https". bench/loopback.py turns these off for plain http.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = env_list("SECURE_REDIRECT_EXEMPT", [])
 _SSL_HEADER = env_list("SECURE_PROXY_SSL_HEADER", [])

@@ -1,7 +1,7 @@
 """The real chat server in a subprocess: `manage.py runserver` (daphne) on a loopback port.
 
-Ports 18300-18399 only; a fresh SQLite file per server; stop() and start() again on the same
-port and file to restart it mid-conversation.
+Ports of bench/ports.py BROWSER only; a fresh SQLite file per server; stop() and start() again on
+the same port and file to restart it mid-conversation.
 """
 import os
 import subprocess
@@ -11,15 +11,10 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from tests import ports
+from bench import ports
 
 ROOT = Path(__file__).resolve().parents[2]
-PORTS = range(18300, 18400)
 START_TIMEOUT = 30
-
-
-def free_port():
-    return ports.free_port(PORTS)
 
 
 class ChatServer:
@@ -85,7 +80,7 @@ class ChatServer:
 
 def new_server():
     """A migrated database and a running server on a free port."""
-    server = ChatServer(free_port(), f"/tmp/chatsite-browser-{uuid.uuid4().hex[:12]}.sqlite3")
+    server = ChatServer(ports.free_port(ports.BROWSER), f"/tmp/chatsite-browser-{uuid.uuid4().hex[:12]}.sqlite3")
     server.manage("migrate", "--noinput", "-v0")
     server.start()
     return server

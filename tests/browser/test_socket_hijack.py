@@ -7,7 +7,7 @@ import threading
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.server import free_port
+from bench import ports
 
 pytestmark = pytest.mark.browser
 
@@ -35,7 +35,7 @@ class AttackerSite:
             "do_GET": _serve_blank,
             "log_message": lambda *args: None,
         })
-        self.port = free_port()
+        self.port = ports.free_port(ports.BROWSER)
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), handler)
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.port}/"

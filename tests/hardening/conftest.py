@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from tests import ports
+from bench import ports
 from tests.conftest import HOST, ORIGIN, Client, identity_cookie_for
 
 ROOT = Path(__file__).resolve().parents[2]
-PORTS = range(18400, 18500)
 
 
 def pytest_configure(config):
@@ -102,10 +101,6 @@ def _checked(message):
     return frame
 
 
-def free_port():
-    return ports.free_port(PORTS)
-
-
 # Every server the README and docs/deploy.md name: every limit in docs/protocol.md must hold on each.
 SERVER_COMMANDS = {
     "chatsite.serve": lambda port: ["-m", "chatsite.serve", "-b", "127.0.0.1", "-p", str(port)],
@@ -119,7 +114,7 @@ class Daphne:
 
     def __init__(self, tmp, server="chatsite.serve", **env):
         self.command = SERVER_COMMANDS[server]
-        self.port = free_port()
+        self.port = ports.free_port(ports.HARDENING)
         self.log_path = tmp / "daphne.log"
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("CHAT_", "PYTEST", "DATABASE_URL", "REDIS_URL"))},

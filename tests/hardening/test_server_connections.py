@@ -6,12 +6,12 @@ import time
 
 import pytest
 
+from bench.wsclient import BlockingSocket
 from tests.hardening.conftest import SERVER_COMMANDS, Daphne
-from tests.hardening.rawws import RawSocket
 
 pytestmark = pytest.mark.integration
 
-HEADER_TIMEOUT = 1.5
+HEADER_TIMEOUT = 3.0  # short for the test, with room for a busy machine to read a whole request
 PENDING_PER_ADDRESS = 4
 
 
@@ -60,8 +60,8 @@ def closed_within(conn, seconds):
 def test_pages_and_handshakes_carry_no_server_banner(server):
     status, headers = page(server)
     assert status.endswith("200 OK") and "server" not in headers, headers
-    ws = RawSocket(server.port, "/ws/rooms/LOBBY/")
-    assert ws.status == 101 and b"server:" not in ws.head.lower(), ws.head
+    ws = BlockingSocket(server.port, "/ws/rooms/LOBBY/")
+    assert ws.status == 101 and "server" not in ws.headers, dict(ws.headers)
     ws.close()
 
 
@@ -126,7 +126,7 @@ def saturated_server(request, tmp_path_factory):
 
 
 def test_a_worker_with_no_room_for_more_handshakes_says_when_to_come_back_and_closes_with_1013(saturated_server):
-    ws = RawSocket(saturated_server.port, "/ws/rooms/LOBBY/")
+    ws = BlockingSocket(saturated_server.port, "/ws/rooms/LOBBY/")
     assert ws.status == 101
     error = ws.receive_json()
     assert error["type"] == "error" and error["code"] == "unavailable" and error["retry_after_ms"] >= 500

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.hardening.rawws import BINARY, CONTINUATION, TEXT, RawSocket
+from bench.wsclient import BINARY, CONTINUATION, TEXT, BlockingSocket
 
 pytestmark = pytest.mark.integration
 
@@ -15,7 +15,7 @@ LOBBY = "/ws/rooms/LOBBY/"
 
 
 def joined(any_server, path=LOBBY, **options):
-    ws = RawSocket(any_server.port, path, **options)
+    ws = BlockingSocket(any_server.port, path, **options)
     assert ws.status == 101
     assert ws.receive_json()["type"] == "hello"
     return ws

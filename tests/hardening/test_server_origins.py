@@ -3,7 +3,7 @@ origin is refused with HTTP 403, whatever the server would do on its own (daphne
 alone, answers `Origin: null` with 400 and lets another port through)."""
 import pytest
 
-from tests.hardening.rawws import RawSocket
+from bench.wsclient import BlockingSocket
 
 pytestmark = pytest.mark.integration
 
@@ -11,7 +11,7 @@ LOBBY = "/ws/rooms/LOBBY/"
 
 
 def test_the_sites_own_origin_gets_its_socket(any_server):
-    ws = RawSocket(any_server.port, LOBBY)
+    ws = BlockingSocket(any_server.port, LOBBY)
     assert ws.status == 101
     assert ws.receive_json()["type"] == "hello"
     ws.close()
@@ -21,6 +21,6 @@ def test_the_sites_own_origin_gets_its_socket(any_server):
 def test_another_port_another_scheme_null_or_no_origin_get_403(any_server, origin):
     if origin is not None:
         origin = origin.format(port=any_server.port, other=any_server.port + 1)
-    ws = RawSocket(any_server.port, LOBBY, origin=origin)
+    ws = BlockingSocket(any_server.port, LOBBY, origin=origin)
     assert ws.status == 403
     ws.close()

@@ -1,88 +1,25 @@
-"""A browser as the real servers see it: the page flow over HTTP (CSRF cookie, form post, session
-cookie) and WebSockets through the `websockets` library. No Django test machinery here."""
+"""A browser as the real servers see it: the page flow and the WebSocket client of bench/
+(bench/pageflow.py, bench/wsclient.py), with sockets whose every frame is checked against the
+protocol. No Django test machinery here."""
 import asyncio
-import http.client
 import json
-import re
-import ssl
-from urllib.parse import urlencode, urlsplit
 
-try:
-    import websockets
-    from websockets.asyncio.client import connect
-except ImportError:  # conftest skips with the reason; importing this module must not fail
-    websockets = connect = None
-
+from bench import pageflow
 from tests.frames import assert_valid_frame
 
 NOISE = {"join", "leave", "typing", "rename"}
-UNVERIFIED = ssl._create_unverified_context()  # the loopback topology's self-signed certificate
 
 
-class Browser:
-    """One browser profile: a cookie jar shared by its pages and sockets, like a real one."""
+class Browser(pageflow.Browser):
+    """One browser profile (bench/pageflow.py) whose sockets are `Socket`s, closed with it."""
 
-    def __init__(self, base_url, *, headers=None, origin=None):
-        """`headers` go with every request (e.g. what a TLS proxy adds); `origin` as the page's."""
-        self.base_url = base_url
-        self.headers = headers or {}
-        self.origin = origin
-        self.cookies = {}
-        self.set_cookies = []  # every Set-Cookie line received, attributes included
+    def __init__(self, base_url, **options):
+        super().__init__(base_url, **options)
         self.sockets = []
 
-    def request(self, method, path, *, form=None, base_url=None):
-        base = urlsplit(base_url or self.base_url)
-        if base.scheme == "https":
-            conn = http.client.HTTPSConnection(base.hostname, base.port, timeout=10, context=UNVERIFIED)
-        else:
-            conn = http.client.HTTPConnection(base.hostname, base.port, timeout=10)
-        headers = dict(self.headers)
-        if self.cookies:
-            headers["Cookie"] = self.cookie_header()
-        body = None
-        if form is not None:
-            body = urlencode(form)
-            # Django's CSRF check compares Origin with scheme://Host (no Referer check when an
-            # Origin is sent), so a browser's form post carries both.
-            headers.update({"Content-Type": "application/x-www-form-urlencoded",
-                            "Origin": self.origin or f"{base.scheme}://{base.netloc}"})
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            text = response.read().decode("utf-8", "replace")
-        finally:
-            conn.close()
-        for value in response.headers.get_all("Set-Cookie") or []:
-            self.set_cookies.append(value)
-            name, _, rest = value.partition("=")
-            self.cookies[name.strip()] = rest.split(";", 1)[0]
-        return response.status, response.headers, text
-
-    def cookie_header(self):
-        return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-
-    def enter(self, *, name, action="create", code="", base_url=None):
-        """The home page form: returns the room code the browser was redirected to."""
-        status, _, _ = self.request("GET", "/", base_url=base_url)
-        assert status == 200
-        form = {"name": name, "code": code, "action": action, "csrfmiddlewaretoken": self.cookies["csrftoken"]}
-        status, headers, text = self.request("POST", "/", form=form, base_url=base_url)
-        assert status == 302, (status, text[:500])
-        match = re.fullmatch(r"/rooms/([^/]+)/", headers["Location"])
-        assert match, headers["Location"]
-        assert "chat_identity" in self.cookies
-        return match.group(1)
-
     async def open(self, code, *, base_url=None, after=None, expect_hello=True):
-        base = urlsplit(base_url or self.base_url)
         path = f"/ws/rooms/{code}/" + (f"?after={after}" if after is not None else "")
-        secure = base.scheme == "https"
-        socket = Socket(await connect(
-            f"{'wss' if secure else 'ws'}://{base.netloc}{path}", origin=self.origin or f"{base.scheme}://{base.netloc}",
-            additional_headers={**self.headers, "Cookie": self.cookie_header()}, open_timeout=10, close_timeout=3,
-            ssl=UNVERIFIED if secure else None,
-        ))
+        socket = Socket(await self.ws_open(path, base_url=base_url, timeout=10))
         self.sockets.append(socket)
         if expect_hello:
             socket.hello = await socket.expect("hello")
@@ -116,8 +53,6 @@ class Socket:
                     continue
                 self.frames.append(frame)
                 self._queue.put_nowait(frame)
-        except websockets.ConnectionClosed:
-            pass
         finally:
             self.close_code = self.ws.close_code
             self._queue.put_nowait(None)
@@ -253,8 +188,8 @@ async def pair_across_workers(topology, browsers):
     """
     one, two = topology.workers
     alice, bob = browsers(one.url), browsers(two.url)
-    code = alice.enter(name="Alice")
-    bob.enter(name="Bob", action="join", code=code)
+    code = await alice.enter(name="Alice")
+    await bob.enter(name="Bob", action="join", code=code)
     a = await alice.open(code)
     b = await bob.open(code)
     await a.expect("join", member__name="Bob")

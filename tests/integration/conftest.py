@@ -1,5 +1,6 @@
 """Real servers on loopback: a private redis-server, a fresh PostgreSQL database, two daphne
-workers and nginx (deploy/loopback.py), driven by real browsers (client.py).
+workers and nginx (bench/loopback.py), driven by real browsers (client.py: the page flow and
+WebSocket client of bench/).
 
 Timeouts are shrunk through the workers' environment so that a killed worker's members leave
 within seconds instead of the production ~50 s. Nothing here touches the shared Redis.
@@ -11,8 +12,7 @@ import textwrap
 
 import pytest
 
-from deploy import loopback
-from tests.integration import client
+from bench import loopback, ports
 from tests.integration.client import Browser
 
 # The workers' settings under test: presence timings shrunk (production defaults: 5, 10, 40).
@@ -70,7 +70,7 @@ def database_url():
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
     require_redis_server()
-    port = loopback.free_ports(1)[0]
+    port = ports.free_port(ports.LOOPBACK)
     server = loopback.RedisServer(port, log_dir=tmp_path_factory.mktemp("redis")).start()
     yield server
     server.stop()
@@ -114,8 +114,6 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture
 async def browsers():
     """browsers(base_url) -> a new Browser; all their sockets close at teardown."""
-    if client.websockets is None:
-        pytest.skip("the websockets package is not installed (pip install 'websockets>=15')")
     made = []
 
     def make(base_url):

@@ -90,16 +90,16 @@ async def test_every_socket_receives_the_rooms_changes_in_seq_order_without_gaps
 async def _crowd(live, browsers, senders):
     """A room with `senders` sending sockets and one watcher per worker, spread over both workers."""
     host = browsers(live.workers[0].url)
-    code = host.enter(name="Host")
+    code = await host.enter(name="Host")
     sending = []
     for index in range(senders):
         browser = browsers(live.workers[index % 2].url)
-        browser.enter(name=f"Sender{index}", action="join", code=code)
+        await browser.enter(name=f"Sender{index}", action="join", code=code)
         sending.append(await browser.open(code))
     watchers = []
     for worker in live.workers:
         browser = browsers(worker.url)
-        browser.enter(name=f"Watcher{worker.index}", action="join", code=code)
+        await browser.enter(name=f"Watcher{worker.index}", action="join", code=code)
         watchers.append(await browser.open(code))
     return code, sending, watchers
 
@@ -118,10 +118,10 @@ async def test_senders_in_several_rooms_on_both_workers_are_never_refused(live, 
     sockets = []
     for r in range(rooms):
         host = browsers(live.workers[0].url)
-        code = host.enter(name=f"Host{r}")
+        code = await host.enter(name=f"Host{r}")
         for worker in live.workers:
             browser = browsers(worker.url)
-            browser.enter(name=f"S{r}w{worker.index}", action="join", code=code)
+            await browser.enter(name=f"S{r}w{worker.index}", action="join", code=code)
             sockets.append(await browser.open(code))
 
     await asyncio.gather(*(_burst(s, i, per_sender) for i, s in enumerate(sockets)))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import loopback
+from bench import loopback, ports
 from tests.integration.client import Browser
 from tests.integration.conftest import WORKER_ENV, require_nginx
 
@@ -24,8 +24,8 @@ def proxied(live):
 
 async def test_a_browser_through_nginx_creates_a_room_and_chats_with_a_worker_direct_socket(proxied, browsers):
     alice, bob = browsers(proxied.nginx.url), browsers(proxied.workers[1].url)
-    code = alice.enter(name="Alice")  # GET / for the CSRF cookie, POST / with Origin, via nginx
-    bob.enter(name="Bob", action="join", code=code)
+    code = await alice.enter(name="Alice")  # GET / for the CSRF cookie, POST / with Origin, via nginx
+    await bob.enter(name="Bob", action="join", code=code)
     a = await alice.open(code)  # the WebSocket upgrade through nginx
     b = await bob.open(code)
 
@@ -36,7 +36,7 @@ async def test_a_browser_through_nginx_creates_a_room_and_chats_with_a_worker_di
 
 async def test_nginx_spreads_sockets_over_both_workers_without_stickiness(proxied, browsers):
     alice = browsers(proxied.nginx.url)
-    code = alice.enter(name="Alice")
+    code = await alice.enter(name="Alice")
     everyone = {w.port for w in proxied.workers}
     # nginx leaves a worker that refused a connection alone for fail_timeout (5 s): a worker
     # restarted by an earlier test may take that long to get sockets again.
@@ -53,15 +53,15 @@ async def test_a_killed_worker_does_not_stop_new_visitors_through_nginx(proxied,
     proxied.workers[0].kill()
     for n in range(3):  # round robin would land on the dead worker at least once
         visitor = browsers(proxied.nginx.url)
-        code = visitor.enter(name=f"Visitor{n}")
+        code = await visitor.enter(name=f"Visitor{n}")
         socket = await visitor.open(code)
         assert socket.hello["room"]["code"] == code
 
 
 async def test_a_socket_whose_worker_died_resumes_through_nginx_with_after(proxied, browsers):
     alice, bob = browsers(proxied.nginx.url), browsers(proxied.nginx.url)
-    code = alice.enter(name="Alice")
-    bob.enter(name="Bob", action="join", code=code)
+    code = await alice.enter(name="Alice")
+    await bob.enter(name="Bob", action="join", code=code)
     first = await alice.open(code)
     seen = first.hello["room"]["seq"]
     (doomed,) = _workers_that_served(proxied, code)
@@ -101,7 +101,7 @@ def test_rendered_production_site_is_valid_nginx(tmp_path):
     require_nginx()
     site = tmp_path / "chatsite.conf"
     out = subprocess.run(
-        [loopback.venv_python(), "deploy/loopback.py", "render-nginx", "--listen", "127.0.0.1:18299",
+        [loopback.venv_python(), "deploy/nginx.py", "--listen", "127.0.0.1:18299",
          "--server-name", "chat.example.com", "--upstream", "127.0.0.1:8001", "--upstream", "127.0.0.1:8002",
          "--static-root", str(tmp_path / "static")],
         cwd=BASE_DIR, capture_output=True, text=True, check=True,
@@ -120,15 +120,14 @@ def test_rendered_production_site_is_valid_nginx(tmp_path):
 
 async def _reconnect(browser, code, after, within=12):
     """The page's reconnect: retry with ?after= until a worker takes it. nginx answers 502 while
-    every worker it knows is dead or resting after a failure (fail_timeout)."""
-    import websockets
-
+    every worker it knows is dead or resting after a failure (fail_timeout): the upgrade is refused
+    (bench.wsclient.HandshakeError, a ConnectionError) or the connection fails."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while True:
         try:
             return await browser.open(code, after=after)
-        except (websockets.InvalidStatus, OSError):
+        except OSError:
             if loop.time() > deadline:
                 raise
             await asyncio.sleep(0.5)
@@ -148,7 +147,7 @@ def _clean_environ():
 @pytest.fixture(scope="module")
 def https_worker(database_url, tmp_path_factory):
     """One worker with the production HTTPS settings, reached as nginx with TLS would reach it."""
-    redis = loopback.RedisServer(loopback.free_ports(1)[0], log_dir=tmp_path_factory.mktemp("https-redis")).start()
+    redis = loopback.RedisServer(ports.free_port(ports.LOOPBACK), log_dir=tmp_path_factory.mktemp("https-redis")).start()
     env = {**WORKER_ENV, "SECURE_SSL_REDIRECT": "1", "SECURE_COOKIES": "1", "SECURE_HSTS_SECONDS": "3600"}
     topo = loopback.Topology(database_url=database_url, redis_url=redis.url, workers=1, use_nginx=False, env=env)
     topo.prepare()
@@ -162,8 +161,8 @@ def https_worker(database_url, tmp_path_factory):
 TLS_PROXY = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
 
 
-def test_behind_a_tls_proxy_plain_http_is_redirected_to_https(https_worker):
-    status, headers, _ = Browser(https_worker.url).request("GET", "/")
+async def test_behind_a_tls_proxy_plain_http_is_redirected_to_https(https_worker):
+    status, headers, _ = await Browser(https_worker.url).request("GET", "/")
 
     assert status == 301 and headers["Location"].startswith("https://")
 
@@ -173,8 +172,8 @@ async def test_behind_a_tls_proxy_the_form_and_socket_work_with_secure_cookies(h
     alice = browsers(https_worker.url)
     alice.headers, alice.origin = TLS_PROXY, f"https://{host}"
 
-    code = alice.enter(name="Alice")  # CSRF passes: Origin https://host matches the forwarded scheme
-    status, headers, _ = alice.request("GET", f"/rooms/{code}/")
+    code = await alice.enter(name="Alice")  # CSRF passes: Origin https://host matches the forwarded scheme
+    status, headers, _ = await alice.request("GET", f"/rooms/{code}/")
 
     assert status == 200 and "max-age=3600" in headers["Strict-Transport-Security"]
     assert {"csrftoken", "chat_identity"} <= set(alice.cookies)
@@ -201,8 +200,8 @@ def tls_site(database_url, redis_server):
 
 async def test_over_https_through_nginx_two_browsers_chat_with_secure_cookies(tls_site, browsers):
     alice, bob = browsers(tls_site.url), browsers(tls_site.url)
-    code = alice.enter(name="Alice")  # CSRF over https: Origin https://host matches what Django sees
-    bob.enter(name="Bob", action="join", code=code)
+    code = await alice.enter(name="Alice")  # CSRF over https: Origin https://host matches what Django sees
+    await bob.enter(name="Bob", action="join", code=code)
     a = await alice.open(code)  # wss through nginx, upgraded to a worker over plain http
     b = await bob.open(code)
 
@@ -210,5 +209,5 @@ async def test_over_https_through_nginx_two_browsers_chat_with_secure_cookies(tl
 
     assert (await a.expect("message", client_id="tls"))["body"] == "over TLS"
     assert all("; Secure" in line for line in alice.set_cookies + bob.set_cookies)
-    status, headers, _ = alice.request("GET", f"/rooms/{code}/")
+    status, headers, _ = await alice.request("GET", f"/rooms/{code}/")
     assert status == 200 and "max-age=3600" in headers["Strict-Transport-Security"]

@@ -18,9 +18,9 @@ def _names(hello):
 async def test_hello_lists_the_same_members_whichever_worker_serves_it(live, browsers):
     one, two = live.workers
     alice, bob, carol = browsers(one.url), browsers(two.url), browsers(one.url)
-    code = alice.enter(name="Alice")
-    bob.enter(name="Bob", action="join", code=code)
-    carol.enter(name="Carol", action="join", code=code)
+    code = await alice.enter(name="Alice")
+    await bob.enter(name="Bob", action="join", code=code)
+    await carol.enter(name="Carol", action="join", code=code)
     await alice.open(code)
     await bob.open(code, base_url=two.url)
 
@@ -33,8 +33,8 @@ async def test_hello_lists_the_same_members_whichever_worker_serves_it(live, bro
 async def test_two_tabs_on_two_workers_are_one_presence(live, browsers):
     one, two = live.workers
     alice, bob = browsers(one.url), browsers(two.url)
-    code = alice.enter(name="Alice")
-    bob.enter(name="Bob", action="join", code=code)
+    code = await alice.enter(name="Alice")
+    await bob.enter(name="Bob", action="join", code=code)
     watcher = await alice.open(code)
 
     first_tab = await bob.open(code, base_url=one.url)
@@ -75,13 +75,13 @@ async def test_a_killed_workers_members_leave_within_the_presence_timeout(live, 
 async def test_nothing_keeps_growing_after_sockets_come_and_go(live, browsers):
     one, two = live.workers
     host = browsers(one.url)
-    code = host.enter(name="Host")
+    code = await host.enter(name="Host")
     await host.open(code)
 
     async def churn(rounds):
         for n in range(rounds):
             browser = browsers(live.workers[n % 2].url)
-            browser.enter(name=f"Visitor{n}", action="join", code=code)
+            await browser.enter(name=f"Visitor{n}", action="join", code=code)
             socket = await browser.open(code)
             await socket.send({"type": "message", "body": f"visit {n}"})
             await socket.expect("message")

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from deploy import loopback
+from bench import loopback, ports
 from tests.integration.client import pair_across_workers
 from tests.integration.conftest import WORKER_ENV, manage_shell, require_redis_server
 
@@ -21,7 +21,7 @@ TICK = float(WORKER_ENV["CHAT_TICK_SECONDS"])
 def flaky(database_url, tmp_path_factory):
     """Two workers (no nginx) on a Redis of their own that the tests stop and start."""
     require_redis_server()
-    redis = loopback.RedisServer(loopback.free_ports(1)[0], log_dir=tmp_path_factory.mktemp("flaky-redis")).start()
+    redis = loopback.RedisServer(ports.free_port(ports.LOOPBACK), log_dir=tmp_path_factory.mktemp("flaky-redis")).start()
     topo = loopback.Topology(database_url=database_url, redis_url=redis.url, use_nginx=False, env=WORKER_ENV)
     topo.redis_server = redis
     topo.prepare()
@@ -117,8 +117,8 @@ async def test_everything_stored_around_an_outage_is_delivered_through_after(out
 async def test_a_stored_message_whose_broadcast_was_lost_reaches_open_sockets_by_tick(live, browsers):
     one, two = live.workers
     alice, bob = browsers(one.url), browsers(two.url)
-    code = alice.enter(name="Alice")
-    bob.enter(name="Bob", action="join", code=code)
+    code = await alice.enter(name="Alice")
+    await bob.enter(name="Bob", action="join", code=code)
     sockets = [await alice.open(code), await bob.open(code)]
     seen = sockets[0].hello["room"]["seq"]
 

@@ -1,11 +1,12 @@
-"""The production topology on one machine's loopback: N daphne workers behind nginx, on
-PostgreSQL and Redis. Used by tests/integration, by bench/, and by a person trying the recipe.
+"""The production topology on loopback: N daphne workers behind nginx, on PostgreSQL and Redis.
 
-    .venv/bin/python deploy/loopback.py up --workers 2 --nginx-port 18200
-    .venv/bin/python deploy/loopback.py render-nginx --listen "443 ssl" ... > chatsite.conf
+Used by tests/integration, by bench/, and by a person trying the recipe of docs/deploy.md:
+
+    .venv/bin/python -m bench.loopback up --workers 2 --nginx-port 18200
 
 Every process gets its own session (process group), so stopping the topology never touches
-anything it did not start. `Topology` is also a context manager for tests.
+anything it did not start. `Topology` is also a context manager for tests. The nginx site is
+rendered from the production template by deploy/nginx.py, the operator's command.
 """
 import argparse
 import http.client
@@ -22,9 +23,10 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bench import ports
+from deploy.nginx import render_site
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-TEMPLATE = Path(__file__).resolve().parent / "nginx.conf.template"
-PORT_RANGE = range(18200, 18300)
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 REDIS_SERVER = shutil.which("redis-server")
 
@@ -32,23 +34,6 @@ REDIS_SERVER = shutil.which("redis-server")
 def venv_python():
     candidate = BASE_DIR / ".venv" / "bin" / "python"
     return str(candidate) if candidate.exists() else sys.executable
-
-
-def free_ports(count, taken=()):
-    """`count` ports of PORT_RANGE that nothing listens on now (checked by binding them)."""
-    found = []
-    for port in PORT_RANGE:
-        if port in taken:
-            continue
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        found.append(port)
-        if len(found) == count:
-            return found
-    raise RuntimeError(f"no {count} free ports in {PORT_RANGE.start}-{PORT_RANGE.stop - 1}")
 
 
 def wait_for(check, timeout, what):
@@ -211,17 +196,6 @@ class Worker(Process):
         return True
 
 
-def render_nginx_site(*, listen, server_name, upstreams, static_root, tls=""):
-    servers = "\n".join(f"    server {address} max_fails=1 fail_timeout=5s;" for address in upstreams)
-    text = TEMPLATE.read_text()
-    for key, value in {
-        "listen": listen, "server_name": server_name, "upstream_servers": servers.strip(),
-        "static_root": str(static_root).rstrip("/"), "tls": tls,
-    }.items():
-        text = text.replace("{{ " + key + " }}", value)
-    return text
-
-
 class Nginx(Process):
     """nginx from Debian with a prefix directory of its own: no root, no /etc/nginx changes."""
 
@@ -237,7 +211,7 @@ class Nginx(Process):
                             "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
                            check=True, capture_output=True)
             tls_lines = f"ssl_certificate {cert};\n    ssl_certificate_key {key};"
-        site = render_nginx_site(
+        site = render_site(
             listen=f"127.0.0.1:{port}" + (" ssl" if tls else ""), server_name="127.0.0.1 localhost",
             upstreams=[f"127.0.0.1:{p}" for p in upstream_ports], static_root=static_root, tls=tls_lines,
         )
@@ -311,12 +285,12 @@ class Topology:
         self.database_url, self.redis_url = database_url, redis_url
         self.env = loopback_env(database_url=database_url, redis_url=redis_url,
                                 static_root=self.static_root, extra=env)
-        worker_ports = list(worker_ports or free_ports(workers, taken={nginx_port}))
+        worker_ports = list(worker_ports or ports.free_ports(ports.LOOPBACK, workers, taken={nginx_port}))
         self.workers = [Worker(i, port, env=self.env, log_dir=self.run_dir / "logs")
                         for i, port in enumerate(worker_ports)]
         self.nginx = None
         if use_nginx and NGINX:
-            nginx_port = nginx_port or free_ports(1, taken=worker_ports)[0]
+            nginx_port = nginx_port or ports.free_port(ports.LOOPBACK, taken=worker_ports)
             self.nginx = Nginx(nginx_port, worker_ports, static_root=self.static_root, run_dir=self.run_dir, tls=tls)
 
     def manage(self, *args, check=True, **kwargs):
@@ -401,20 +375,6 @@ def _up(args):
         print("stopped", flush=True)
 
 
-def _render(args):
-    upstreams = args.upstream or ["127.0.0.1:8001", "127.0.0.1:8002"]
-    tls = ""
-    if args.ssl_certificate:
-        # HSTS comes from Django (SECURE_HSTS_SECONDS), so nginx does not add it twice.
-        tls = f"ssl_certificate {args.ssl_certificate};\n    ssl_certificate_key {args.ssl_certificate_key};"
-    site = render_nginx_site(listen=args.listen, server_name=args.server_name, upstreams=upstreams,
-                             static_root=args.static_root, tls=tls)
-    if args.ssl_certificate:
-        site += (f"\n# Plain http only redirects.\nserver {{\n    listen 80;\n    server_name {args.server_name};\n"
-                 "    return 301 https://$host$request_uri;\n}\n")
-    sys.stdout.write(site)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -429,18 +389,9 @@ def main(argv=None):
     up.add_argument("--env-file", help="KEY=VALUE lines added to the workers' environment")
     up.add_argument("--run-dir", help="logs, nginx prefix and static files (default: a new temp dir)")
     up.set_defaults(run=_up)
-    render = commands.add_parser("render-nginx", help="print the nginx site for production")
-    render.add_argument("--listen", default="80")
-    render.add_argument("--server-name", default="_")
-    render.add_argument("--upstream", action="append", help="host:port of a worker (repeat)")
-    render.add_argument("--static-root", default="/srv/chatsite/static")
-    render.add_argument("--ssl-certificate")
-    render.add_argument("--ssl-certificate-key")
-    render.set_defaults(run=_render)
     args = parser.parse_args(argv)
     args.run(args)
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(BASE_DIR))
     main()

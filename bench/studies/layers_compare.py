@@ -6,11 +6,11 @@ sockets) and receives every message on every channel. Measured per delivery: the
 the receiver's CPU, Redis's CPU, the latency from group_send to receive (p50/p99), and how many
 deliveries never arrived. A private redis-server on a free loopback port; nothing shared.
 
-    .venv/bin/python bench/layers_compare.py            # the table in docs/deploy.md
-    .venv/bin/python bench/layers_compare.py --members 20 --rate 100 --seconds 5
-    .venv/bin/python bench/layers_compare.py --app      # the whole app: 2 workers, PostgreSQL
+    .venv/bin/python bench/studies/layers_compare.py            # the table in docs/deploy.md
+    .venv/bin/python bench/studies/layers_compare.py --members 20 --rate 100 --seconds 5
+    .venv/bin/python bench/studies/layers_compare.py --app      # the whole app: 2 workers, PostgreSQL
 
---app starts deploy/loopback.py's two workers on PostgreSQL and a private Redis once per layer
+--app starts bench/loopback.py's two workers on PostgreSQL and a private Redis once per layer
 (setting CHANNEL_LAYER) and drives them with bench.loadgen (5 rooms x 20 members by default).
 """
 import argparse
@@ -23,9 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from deploy.loopback import RedisServer, free_ports  # noqa: E402
+from bench import ports  # noqa: E402
+from bench.loopback import RedisServer  # noqa: E402
 
 BACKENDS = {
     "core": "channels_redis.core.RedisChannelLayer",
@@ -128,11 +129,11 @@ def measure_app(backend, *, rooms, members, rate, seconds, postgres):
     """One loadgen run against two real workers with CHANNEL_LAYER=backend; its JSON figures."""
     import subprocess
 
-    from deploy.loopback import Topology, database_create, database_drop, venv_python
+    from bench.loopback import Topology, database_create, database_drop, venv_python
 
     url = postgres.rsplit("/", 1)[0] + f"/chatsite_layers_{backend}"
     database_create(url, fresh=True)
-    redis = RedisServer(free_ports(1)[0], log_dir=tempfile.mkdtemp(prefix="layers-app-")).start()
+    redis = RedisServer(ports.free_ports(ports.LOOPBACK, 1)[0], log_dir=tempfile.mkdtemp(prefix="layers-app-")).start()
     env = {"CHANNEL_LAYER": backend, "CHAT_WS_PER_ADDRESS": "100000", "CHAT_RATE_LIMIT": "off",
            "CHAT_FLOOD_LIMIT": "100000/10", "CHAT_CODE_GUESS_LIMIT": "100000/10", "LOG_LEVEL": "WARNING"}
     topology = Topology(database_url=url, redis_url=redis.url, use_nginx=False, env=env)
@@ -176,7 +177,7 @@ def main():
                 row = measure_app(backend, rooms=5, members=20, rate=args.app_rate, seconds=8, postgres=args.postgres)
                 print(json.dumps(row), flush=True)
         return
-    port = free_ports(1)[0]
+    port = ports.free_ports(ports.LOOPBACK, 1)[0]
     server = RedisServer(port, log_dir=tempfile.mkdtemp(prefix="layers-bench-")).start()
     rows = []
     try:
