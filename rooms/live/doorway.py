@@ -4,6 +4,8 @@
   sent once the transaction commits, so nobody hears of a change the database does not have.
 - `publish(frames_by_room)`: from the event loop, after the commit (the message writer).
 - `publish_now(room_code, frame)`: a frame the database does not keep (typing).
+- `publish_to_member(room_code, member_id, frame, skip)`: a frame for one identity's sockets in
+  the room only, on every worker (`read`, which its other tabs follow).
 - `publish_tick(room_code, seq)`: the periodic tick (the ticker).
 - `room_join`, `socket_opened`, `room_leave`: a socket's place in its room (the consumer).
 
@@ -52,6 +54,15 @@ async def publish(frames_by_room):
 async def publish_now(room_code, frame):
     """Send a frame that the database does not keep (typing) straight away; True if sent everywhere."""
     return await _publish(room_code, _items(frame))
+
+
+async def publish_to_member(room_code, member_id, frame, skip=None):
+    """Send a frame the database does not keep to one identity's sockets in the room, on every
+    worker, except `skip` (the socket it came from); True if sent everywhere."""
+    here = fanout.current()
+    text = protocol.dumps(frame)
+    await here.deliver_to_member(room_code, member_id, [text], skip)
+    return await here.send_to_workers(room_code, [(PLAIN, None, text)], member=member_id)
 
 
 async def publish_tick(room_code, seq):
