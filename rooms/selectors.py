@@ -1,8 +1,7 @@
 """Reads shared by the views and the consumer; each returns plain rows or protocol frames."""
 from django.conf import settings
-from django.db.models import Exists, OuterRef
 
-from rooms import lobby, mentions, protocol
+from rooms import lobby, mentions, protocol, store
 from rooms.codes import looks_like_code, normalize_code
 from rooms.errors import ChatError
 from rooms.models import Identity, Membership, Message, Presence, Room
@@ -85,24 +84,10 @@ def message_in_room(room, message_id):
     return Message.objects.in_room(room).visible().filter(id=message_id).first()
 
 
-def mentionable(room_id, keys):
-    """{name key: [public id]} of the identities with these name keys that are present in the
-    room or wrote in it: the people an @mention there can reach. Index lookups only."""
-    if not keys:
-        return {}
-    present = Presence.objects.filter(room_id=room_id, identity=OuterRef("pk"))
-    wrote = Message.objects.filter(room_id=room_id, author=OuterRef("pk"))
-    found = {}
-    rows = Identity.objects.filter(name_key__in=sorted(keys)).filter(Exists(present) | Exists(wrote))
-    for key, public_id in rows.order_by("id").values_list("name_key", "public_id"):
-        found.setdefault(key, []).append(public_id)
-    return found
-
-
 def mentions_in(room_id, body):
     """The stored form of the body's mentions in this room (space-separated public ids) or None."""
     keys = mentions.candidate_keys(body)
-    ids = mentions.resolve(body, mentionable(room_id, keys)) if keys else []
+    ids = mentions.resolve(body, store.mentionable(room_id, keys)) if keys else []
     return " ".join(ids) or None
 
 

@@ -9,11 +9,12 @@ transaction. Both SQLite (3.35+) and PostgreSQL run them as written.
 """
 from django.db import connection
 
-from rooms.models import Identity, Membership, Message, Room
+from rooms.models import Identity, Membership, Message, Presence, Room
 
 _IDENTITY = Identity._meta.db_table
 _MEMBERSHIP = Membership._meta.db_table
 _MESSAGE = Message._meta.db_table
+_PRESENCE = Presence._meta.db_table
 _ROOM = Room._meta.db_table
 
 
@@ -77,6 +78,27 @@ def insert_messages(rows):
         "ON CONFLICT (author_id, client_id) WHERE client_id IS NOT NULL DO NOTHING RETURNING seq, id"
     )
     return dict(_run(sql, params))
+
+
+def mentionable(room_id, keys):
+    """{name key: [public id]} of the identities with these name keys that are present in the
+    room or wrote in it: who an @mention there can reach. Index lookups only (name_key, the
+    presence (room, identity) index, the message (author, room) index); plain SQL because the
+    ORM's compile of the same query cost ten times its run (about 2 ms per mentioning message)."""
+    if not keys:
+        return {}
+    keys = sorted(keys)
+    sql = (
+        f'SELECT i.name_key, i.public_id FROM "{_IDENTITY}" i '
+        f"WHERE i.name_key IN ({', '.join(['%s'] * len(keys))}) "
+        f'AND (EXISTS (SELECT 1 FROM "{_PRESENCE}" p WHERE p.room_id = %s AND p.identity_id = i.id) '
+        f'OR EXISTS (SELECT 1 FROM "{_MESSAGE}" m WHERE m.author_id = i.id AND m.room_id = %s)) '
+        "ORDER BY i.id"
+    )
+    found = {}
+    for key, public_id in _run(sql, [*keys, room_id, room_id]):
+        found.setdefault(key, []).append(public_id)
+    return found
 
 
 def read_upto(room_id, identity_id, seq):
