@@ -183,10 +183,12 @@ CHAT_REORDER_WAIT_MS = env_float("CHAT_REORDER_WAIT_MS", 100.0)  # a change ahea
 CHAT_LISTEN_BACKLOG = env_int("CHAT_LISTEN_BACKLOG", 2048)  # connections the kernel queues before the server accepts them
 CHAT_HANDSHAKE_BUDGET_SECONDS = env_float("CHAT_HANDSHAKE_BUDGET_SECONDS", 5.0)  # admit what finishes within this
 CHAT_HANDSHAKES_MIN = env_int("CHAT_HANDSHAKES_MIN", 1000)  # handshakes in flight always admitted
+CHAT_DRAIN_SECONDS = env_float("CHAT_DRAIN_SECONDS", 5.0)  # on SIGTERM, sockets are closed over this long
 CHAT_TICK_SECONDS = env_float("CHAT_TICK_SECONDS", 5.0)
 CHAT_HEARTBEAT_SECONDS = env_float("CHAT_HEARTBEAT_SECONDS", 10.0)
 CHAT_PRESENCE_TIMEOUT = env_float("CHAT_PRESENCE_TIMEOUT", 40.0)
 CHAT_LOBBY_CODE = env_str("CHAT_LOBBY_CODE", "LOBBY")
+CHAT_EDIT_WINDOW_SECONDS = env_float("CHAT_EDIT_WINDOW_SECONDS", 3600.0)  # 0: authors may always edit
 
 # --- hardening (limits documented in docs/protocol.md, "Limits and abuse") ---
 # HTTPS on by default with DEBUG off; a TLS-terminating proxy sets SECURE_PROXY_SSL_HEADER,

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.db.models import Count, Q
 from django.utils.text import Truncator
 
-from rooms import services
+from rooms import names, services
 from rooms.models import Identity, Message, Room
 
 
@@ -62,3 +62,12 @@ class IdentityAdmin(admin.ModelAdmin):
     list_display = ["name", "public_id", "created_at"]
     search_fields = ["name", "public_id"]
     readonly_fields = ["public_id", "avatar_seed", "created_at"]
+    exclude = ["name_key"]
+
+    def save_model(self, request, obj, form, change):
+        # Through the service: the name's mention key follows, and open rooms hear the rename.
+        if change and "name" in form.changed_data:
+            services.identity_rename(identity=obj, name=obj.name)
+        else:
+            obj.name_key = names.name_key(obj.name)
+            super().save_model(request, obj, form, change)

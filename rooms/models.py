@@ -19,6 +19,8 @@ class Identity(models.Model):
 
     public_id = models.CharField(max_length=32, unique=True)
     name = models.CharField(max_length=64)
+    # The name case-folded (names.name_key): how an @mention finds it, through an index.
+    name_key = models.CharField(max_length=128, db_index=True, default="")
     avatar_seed = models.CharField(max_length=32)
     created_at = models.DateTimeField(auto_now_add=True)
     # When it first did something that needs a row (rooms/identities.py): a message, a rename.
@@ -48,23 +50,46 @@ class MessageQuerySet(models.QuerySet):
     def deleted_after_seq(self, seq):
         return self.filter(deleted_seq__gt=seq)
 
+    def edited_after_seq(self, seq):
+        return self.filter(edited_seq__gt=seq)
+
+    def reacted_after_seq(self, seq):
+        return self.filter(reactions_seq__gt=seq)
+
     def latest_first(self):
         return self.order_by("-seq")
 
     def with_author(self):
-        return self.select_related("author")
+        """Everything a message frame shows: the author, and the original and its author of a reply."""
+        return self.select_related("author", "reply_to__author")
 
 
 class Message(models.Model):
-    """A message in a room. A deletion keeps a tombstone (body cleared) with its own seq."""
+    """A message in a room.
+
+    Each kind of later change keeps only its latest seq on the row: `edited_seq` (the body was
+    edited), `reactions_seq` (the reactions changed), `deleted_seq` (removed: a tombstone with
+    its body cleared). `?after=` and `sync` replay each as one frame of the final state at that
+    seq, so an edit storm rewrites one row and the database never grows with it; the seqs of
+    superseded changes become gaps, which clients already skip.
+    """
 
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
-    author = models.ForeignKey(Identity, on_delete=models.PROTECT, related_name="messages")
+    # No index of its own: the (author, room) index below serves the lookups by author too.
+    author = models.ForeignKey(Identity, on_delete=models.PROTECT, related_name="messages", db_index=False)
     body = models.TextField()
     sent_at = models.DateTimeField(auto_now_add=True)
     client_id = models.CharField(max_length=64, null=True, blank=True)
     seq = models.BigIntegerField()
     deleted_seq = models.BigIntegerField(null=True, blank=True)
+    reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Public ids of the identities the body mentions, space-separated; null for none.
+    mentions = models.TextField(null=True, blank=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    edited_seq = models.BigIntegerField(null=True, blank=True)
+    # The reactions as the protocol shows them ([{"emoji", "count", "members"}]); null for none.
+    reactions = models.JSONField(null=True, blank=True)
+    reactions_seq = models.BigIntegerField(null=True, blank=True)
 
     objects = MessageQuerySet.as_manager()
 
@@ -83,10 +108,33 @@ class Message(models.Model):
                 condition=Q(deleted_seq__isnull=False),
                 name="message_room_deleted_seq",
             ),
+            models.Index(
+                fields=["room", "edited_seq"],
+                condition=Q(edited_seq__isnull=False),
+                name="message_room_edited_seq",
+            ),
+            models.Index(
+                fields=["room", "reactions_seq"],
+                condition=Q(reactions_seq__isnull=False),
+                name="message_room_reactions_seq",
+            ),
+            # Mentions ask "has this identity written in this room?".
+            models.Index(fields=["author", "room"], name="message_author_room"),
         ]
 
     def __str__(self):
         return f"{self.room.code}#{self.seq}"
+
+
+class Membership(models.Model):
+    """What an identity keeps per room: the last seq it has read (it never moves back)."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
+    identity = models.ForeignKey(Identity, on_delete=models.CASCADE, related_name="memberships")
+    last_read = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["room", "identity"], name="membership_room_identity_unique")]
 
 
 class PresenceQuerySet(models.QuerySet):
@@ -110,6 +158,7 @@ class Presence(models.Model):
     identity = models.ForeignKey(Identity, on_delete=models.CASCADE, related_name="presences", null=True, blank=True)
     public_id = models.CharField(max_length=32)
     name = models.CharField(max_length=64)
+    name_key = models.CharField(max_length=64, default="")  # names.name_key(name): @mentions of members present
     avatar_seed = models.CharField(max_length=32)
     channel_name = models.CharField(max_length=128, unique=True)
     connected_at = models.DateTimeField(auto_now_add=True)
@@ -122,5 +171,6 @@ class Presence(models.Model):
         indexes = [
             models.Index(fields=["room", "identity"], name="presence_room_identity"),
             models.Index(fields=["room", "public_id"], name="presence_room_public_id"),
+            models.Index(fields=["room", "name_key"], name="presence_room_name_key"),
             models.Index(fields=["public_id"], name="presence_public_id"),
         ]

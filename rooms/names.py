@@ -43,3 +43,8 @@ def clean_name(raw, max_length):
     if not any(unicodedata.category(ch) not in {"Cf", "Zs", "Mn", "Me"} and ch not in _BLANK_GLYPHS for ch in name):
         return None
     return name
+
+
+def name_key(name):
+    """How names compare for @mentions: case-insensitive, whatever the script (ß is ss)."""
+    return unicodedata.normalize("NFC", name).casefold()

@@ -5,6 +5,7 @@ Mirrors docs/protocol.md section by section; change both together.
 import json
 import re
 
+import emoji
 from django.conf import settings
 
 from rooms.errors import ChatError
@@ -22,15 +23,23 @@ NOT_FOUND = "not_found"
 BINARY_UNSUPPORTED = "binary_unsupported"
 FRAME_TOO_LARGE = "frame_too_large"
 UNAVAILABLE = "unavailable"
+SERVICE_RESTART = "service_restart"
+FORBIDDEN = "forbidden"
+EDIT_WINDOW_CLOSED = "edit_window_closed"
+TOO_MANY_REACTIONS = "too_many_reactions"
 
 CLOSE_ROOM_NOT_FOUND = 4404
-CLOSE_TRY_AGAIN_LATER = 1013  # the database is away for a moment; reconnect after a pause
+CLOSE_TRY_AGAIN_LATER = 1013  # the database is away, or too many handshakes at once; reconnect after a pause
+CLOSE_SERVICE_RESTART = 1012  # the worker is restarting; reconnect after retry_after_ms
 
 CLIENT_ID_MAX_LENGTH = 64
+EXCERPT_LENGTH = 100  # characters of the original that a reply quotes
+EMOJI_MAX_LENGTH = 32  # code points: the longest emoji sequence (a ZWJ family with skin tones) has 10
+REACTIONS_MAX = 20  # distinct emoji on one message
 
 # Server frames that are changes to a room's history: each carries the room's next `seq`, is
 # stored, and is replayed by `?after=` and `sync`; every socket gets them in seq order.
-CHANGE_TYPES = frozenset({"message", "delete"})
+CHANGE_TYPES = frozenset({"message", "delete", "edit", "reactions"})
 
 
 def dumps(frame):
@@ -65,7 +74,7 @@ def _refuse_controls(name, text, pattern=_CONTROLS):
         raise ChatError(INVALID_FIELD, f"'{name}' may not contain control characters (U+{ord(found.group()):04X}).")
 
 
-def _message(frame):
+def _body(frame):
     body = _field(frame, "body", str).strip()
     _refuse_controls("body", body, _CONTROLS_BUT_LINES_AND_TABS)
     if not body:
@@ -73,12 +82,60 @@ def _message(frame):
     limit = settings.CHAT_MESSAGE_MAX_LENGTH
     if len(body) > limit:
         raise ChatError(MESSAGE_TOO_LONG, f"A message can be at most {limit} characters.")
+    return body
+
+
+def _id(frame, name="id", required=True):
+    value = _field(frame, name, int, required=required)
+    if value is not None and value < 1:
+        raise ChatError(INVALID_FIELD, f"'{name}' must be a message id (1 or more).")
+    return value
+
+
+def _limit(frame):
+    limit = _field(frame, "limit", int, required=False, default=settings.CHAT_PAGE_SIZE)
+    if not 1 <= limit <= settings.CHAT_HISTORY_MAX:
+        raise ChatError(INVALID_FIELD, f"'limit' must be 1 to {settings.CHAT_HISTORY_MAX}.")
+    return limit
+
+
+def _message(frame):
+    body = _body(frame)
     client_id = _field(frame, "client_id", str, required=False)
     if client_id is not None and not 0 < len(client_id) <= CLIENT_ID_MAX_LENGTH:
         raise ChatError(INVALID_FIELD, f"'client_id' must be 1 to {CLIENT_ID_MAX_LENGTH} characters.")
     if client_id is not None:
         _refuse_controls("client_id", client_id)
-    return {"body": body, "client_id": client_id}
+    return {"body": body, "client_id": client_id, "reply_to": _id(frame, "reply_to", required=False)}
+
+
+def _edit(frame):
+    return {"message_id": _id(frame), "body": _body(frame)}
+
+
+def _delete(frame):
+    return {"message_id": _id(frame)}
+
+
+def _react(frame):
+    value = _field(frame, "emoji", str)
+    # The length check first: the emoji library's lookup is then bounded whatever was sent.
+    if not 0 < len(value) <= EMOJI_MAX_LENGTH or not emoji.is_emoji(value):
+        raise ChatError(INVALID_FIELD, "'emoji' must be one emoji.")
+    # One form per emoji: a heart typed without its emoji variation selector (U+FE0F) is the
+    # heart the picker sends, not a second reaction beside it.
+    return {"message_id": _id(frame), "emoji": emoji.emojize(emoji.demojize(value))}
+
+
+def _read(frame):
+    seq = _field(frame, "seq", int)
+    if seq < 0:
+        raise ChatError(INVALID_FIELD, "'seq' must be 0 or more.")
+    return {"seq": seq}
+
+
+def _around(frame):
+    return {"message_id": _id(frame), "limit": _limit(frame)}
 
 
 def _rename(frame):
@@ -90,11 +147,11 @@ def _typing(frame):
 
 
 def _history(frame):
-    before = _field(frame, "before", int)
-    limit = _field(frame, "limit", int, required=False, default=settings.CHAT_PAGE_SIZE)
-    if not 1 <= limit <= settings.CHAT_HISTORY_MAX:
-        raise ChatError(INVALID_FIELD, f"'limit' must be 1 to {settings.CHAT_HISTORY_MAX}.")
-    return {"before": before, "limit": limit}
+    before = _field(frame, "before", int, required=False)
+    after = _field(frame, "after", int, required=False)
+    if before is not None and after is not None:
+        raise ChatError(INVALID_FIELD, "Send 'before' or 'after', not both.")
+    return {"before": before, "after": after, "limit": _limit(frame)}
 
 
 def _sync(frame):
@@ -106,9 +163,14 @@ def _sync(frame):
 
 CLIENT_FRAMES = {
     "message": _message,
+    "edit": _edit,
+    "delete": _delete,
+    "react": _react,
+    "read": _read,
     "rename": _rename,
     "typing": _typing,
     "history": _history,
+    "around": _around,
     "sync": _sync,
 }
 
@@ -149,7 +211,29 @@ def member(identity):
     return {"id": identity.public_id, "name": identity.name, "avatar": f"/avatars/{identity.public_id}.svg"}
 
 
+def _time(moment):
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def mention_ids(text):
+    """The stored form of a message's mentions (public ids, space-separated) -> the frame's list."""
+    return text.split() if text else []
+
+
+def reply_to(original):
+    """What a reply shows of its original: who wrote it and how it began (null once deleted)."""
+    if original is None:
+        return None
+    removed = original.deleted_seq is not None
+    return {
+        "id": original.id,
+        "author": member(original.author),
+        "excerpt": None if removed else original.body[:EXCERPT_LENGTH],
+    }
+
+
 def message(msg):
+    """A message row (or anything with its fields; the original of a reply as `reply_to`)."""
     return {
         "type": "message",
         "id": msg.id,
@@ -157,7 +241,11 @@ def message(msg):
         "client_id": msg.client_id,
         "author": member(msg.author),
         "body": msg.body,
-        "sent_at": msg.sent_at.isoformat().replace("+00:00", "Z"),
+        "sent_at": _time(msg.sent_at),
+        "edited_at": _time(msg.edited_at),
+        "reply_to": reply_to(msg.reply_to) if msg.reply_to_id is not None else None,
+        "reactions": msg.reactions or [],
+        "mentions": mention_ids(msg.mentions),
     }
 
 
@@ -165,22 +253,42 @@ def delete(msg):
     return {"type": "delete", "id": msg.id, "seq": msg.deleted_seq}
 
 
-def hello(you, room_code, seq, members, messages, has_more):
+def edit(msg):
+    return {
+        "type": "edit",
+        "id": msg.id,
+        "seq": msg.edited_seq,
+        "body": msg.body,
+        "edited_at": _time(msg.edited_at),
+        "mentions": mention_ids(msg.mentions),
+    }
+
+
+def reactions(msg):
+    return {"type": "reactions", "id": msg.id, "seq": msg.reactions_seq, "reactions": msg.reactions or []}
+
+
+def read(seq):
+    return {"type": "read", "seq": seq}
+
+
+def hello(you, room_code, seq, members, messages, has_more, last_read=None):
     return {
         "type": "hello",
         "you": member(you),
-        "room": {"code": room_code, "seq": seq},
+        "room": {"code": room_code, "seq": seq, "last_read": last_read},
         "members": [member(m) for m in members],
         "messages": messages,
         "has_more": has_more,
     }
 
 
-def hello_text(you, room_code, seq, members_json, messages_json, has_more):
+def hello_text(you, room_code, seq, members_json, messages_json, has_more, last_read=None):
     """dumps(hello(...)) with the members and messages already serialized: the handshakes of
     one room share them (services.sockets_open), so each is serialized once, not per socket."""
     return (
-        '{"type":"hello","you":' + dumps(member(you)) + ',"room":' + dumps({"code": room_code, "seq": seq})
+        '{"type":"hello","you":' + dumps(member(you))
+        + ',"room":' + dumps({"code": room_code, "seq": seq, "last_read": last_read})
         + ',"members":' + members_json + ',"messages":' + messages_json
         + ',"has_more":' + ("true" if has_more else "false") + "}"
     )
@@ -198,8 +306,24 @@ def typing(identity):
     return {"type": "typing", "member": member(identity)}
 
 
-def history(messages, has_more):
-    return {"type": "history", "messages": messages, "has_more": has_more}
+def history(messages, has_more, before=None, after=None):
+    """A page of messages: older than `before`, newer than `after`, or the latest (neither)."""
+    frame = {"type": "history", "messages": messages, "has_more": has_more}
+    if before is not None:
+        frame["before"] = before
+    if after is not None:
+        frame["after"] = after
+    return frame
+
+
+def around(message_id, messages, has_more, has_more_after):
+    return {
+        "type": "around",
+        "id": message_id,
+        "messages": messages,
+        "has_more": has_more,
+        "has_more_after": has_more_after,
+    }
 
 
 def sync(seq, changes, has_more):

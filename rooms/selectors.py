@@ -1,10 +1,10 @@
 """Reads shared by the views and the consumer; each returns plain rows or protocol frames."""
 from django.conf import settings
 
-from rooms import lobby, protocol
+from rooms import lobby, mentions, protocol, store
 from rooms.codes import looks_like_code, normalize_code
 from rooms.errors import ChatError
-from rooms.models import Identity, Message, Presence, Room
+from rooms.models import Identity, Membership, Message, Presence, Room
 
 
 def room_by_code(code):
@@ -57,15 +57,75 @@ def messages_latest(room, limit=None, upto=None):
     return rows[:limit][::-1], len(rows) > limit
 
 
+def _anchor_seq(room, message_id, visible=False):
+    rows = Message.objects.in_room(room).filter(id=message_id)
+    if visible:
+        rows = rows.visible()
+    seq = rows.values_list("seq", flat=True).first()
+    if seq is None:
+        raise ChatError(protocol.NOT_FOUND, "No such message in this room.")
+    return seq
+
+
+def _older(room, seq, limit):
+    rows = list(Message.objects.in_room(room).visible().before_seq(seq).latest_first().with_author()[: limit + 1])
+    return rows[:limit][::-1], len(rows) > limit
+
+
+def _newer(room, seq, limit):
+    rows = list(Message.objects.in_room(room).visible().after_seq(seq).order_by("seq").with_author()[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
 def messages_before(room, before_id, limit):
     """Up to `limit` visible messages older than message `before_id`, oldest first."""
-    anchor = Message.objects.in_room(room).filter(id=before_id).values_list("seq", flat=True).first()
-    if anchor is None:
-        raise ChatError(protocol.NOT_FOUND, "No such message in this room.")
-    rows = list(
-        Message.objects.in_room(room).visible().before_seq(anchor).latest_first().with_author()[: limit + 1]
-    )
-    return rows[:limit][::-1], len(rows) > limit
+    return _older(room, _anchor_seq(room, before_id), limit)
+
+
+def messages_after(room, after_id, limit):
+    """Up to `limit` visible messages newer than message `after_id`, oldest first, and whether more follow."""
+    return _newer(room, _anchor_seq(room, after_id), limit)
+
+
+def messages_around(room, message_id, limit):
+    """A page of `limit` visible messages centred on one (which must be visible), oldest first:
+    (rows, whether older ones exist, whether newer ones exist). Two index range scans from the
+    message's seq, however far back it is."""
+    seq = _anchor_seq(room, message_id, visible=True)
+    older_count = (limit - 1) // 2
+    older, more_before = _older(room, seq, older_count) if older_count else ([], _exists_before(room, seq))
+    newer, more_after = _newer(room, seq - 1, limit - len(older))
+    return older + newer, more_before, more_after
+
+
+def _exists_before(room, seq):
+    return Message.objects.in_room(room).visible().before_seq(seq).exists()
+
+
+def message_in_room(room, message_id):
+    """A visible message of the room, or None."""
+    return Message.objects.in_room(room).visible().filter(id=message_id).with_author().first()
+
+
+def mentions_in(room_id, body):
+    """The stored form of the body's mentions in this room (space-separated public ids) or None."""
+    keys = mentions.candidate_keys(body)
+    ids = mentions.resolve(body, store.mentionable(room_id, keys)) if keys else []
+    return " ".join(ids) or None
+
+
+def last_read(room, identity):
+    """The last seq the identity has read in the room, or None if it never said (or has no row)."""
+    if identity.pk is None:
+        return None
+    return Membership.objects.filter(room=room, identity=identity).values_list("last_read", flat=True).first()
+
+
+def last_reads(room, identity_ids):
+    """{identity id: last read seq} in the room, for many identities (one query)."""
+    if not identity_ids:
+        return {}
+    return dict(Membership.objects.filter(room=room, identity_id__in=identity_ids).values_list("identity_id", "last_read"))
 
 
 def room_seq(room):
@@ -95,8 +155,19 @@ def changes_between(room, after, upto, limit=None):
     deleted = list(
         in_window.deleted_after_seq(after).filter(deleted_seq__lte=upto).order_by("deleted_seq")[: limit + 1]
     )
+    # Each message keeps only its latest edit and reactions seq: one frame of the final state
+    # each. A message deleted since shows only as its delete.
+    edited = list(
+        in_window.visible().edited_after_seq(after).filter(edited_seq__lte=upto).order_by("edited_seq")[: limit + 1]
+    )
+    reacted = list(
+        in_window.visible().reacted_after_seq(after).filter(reactions_seq__lte=upto).order_by("reactions_seq")[: limit + 1]
+    )
     changes = sorted(
-        [(m.seq, protocol.message(m)) for m in created] + [(m.deleted_seq, protocol.delete(m)) for m in deleted],
+        [(m.seq, protocol.message(m)) for m in created]
+        + [(m.deleted_seq, protocol.delete(m)) for m in deleted]
+        + [(m.edited_seq, protocol.edit(m)) for m in edited]
+        + [(m.reactions_seq, protocol.reactions(m)) for m in reacted],
         key=lambda pair: pair[0],
     )
     if len(changes) > limit:

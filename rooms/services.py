@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from rooms import avatars, codes, names, protocol, selectors, store
+from rooms import avatars, codes, names, protocol, reactions, selectors, store
 from rooms.errors import ChatError
 from rooms.live import doorway
 from rooms.models import Identity, Message, Presence, Room
@@ -39,9 +39,11 @@ def identity_name_clean(*, name):
 
 def identity_create(*, name=None):
     """A new identity with a row (it acted: it was given a name, or it is about to write)."""
+    name = name or names.random_name()
     return Identity.objects.create(
         public_id=secrets.token_urlsafe(12),
-        name=name or names.random_name(),
+        name=name,
+        name_key=names.name_key(name),
         avatar_seed=avatars.new_seed(),
         acted_at=timezone.now(),
     )
@@ -57,6 +59,7 @@ def identity_store(*, identity):
         try:
             with transaction.atomic():
                 row = Identity.objects.create(public_id=identity.public_id, name=identity.name,
+                                              name_key=names.name_key(identity.name),
                                               avatar_seed=identity.avatar_seed, acted_at=timezone.now())
         except IntegrityError:
             row = Identity.objects.get(public_id=identity.public_id)
@@ -76,11 +79,11 @@ def identity_rename(*, identity, name):
             old_name = identity.name
             identity.pk = None
             identity_store(identity=identity)
-        identity.name = clean
-        Identity.objects.filter(pk=identity.pk).update(name=clean)
+        identity.name, identity.name_key = clean, names.name_key(clean)
+        Identity.objects.filter(pk=identity.pk).update(name=clean, name_key=identity.name_key)
         if old_name == clean:
             return identity
-        Presence.objects.filter(public_id=identity.public_id).update(name=clean)
+        Presence.objects.filter(public_id=identity.public_id).update(name=clean, name_key=identity.name_key)
         frame = protocol.rename(identity, old_name)
         room_codes = Room.objects.filter(presences__public_id=identity.public_id).values_list("code", flat=True).distinct()
         for code in room_codes:
@@ -124,6 +127,7 @@ class MessageRequest:
     author: Identity
     body: str
     client_id: str | None = None
+    reply_to: int | None = None  # the id of the message this one answers
 
 
 def messages_store(*, requests):
@@ -154,14 +158,24 @@ def messages_store(*, requests):
                 claimed[key] = index
                 fresh[request.room].append((index, request))
         now = timezone.now()
+        originals = _originals(fresh, results)
         authors = store.identity_names({request.author.id for items in fresh.values() for _, request in items})
+        # Only a body with an @ costs a lookup, made before any room's row is locked.
+        extras = {
+            room: [(request.reply_to, _mentions(room.id, request.body)) for _, request in items]
+            for room, items in fresh.items()
+        }
         # Lock the rooms in one global order (by id): two workers whose batches touch the same
         # rooms would otherwise each hold one row and wait for the other (PostgreSQL deadlock).
         for room, items in sorted(fresh.items(), key=lambda pair: pair[0].id):
-            for (index, request), seq, message_id in _insert_without_gaps(room, items, now, results):
+            inserted = _insert_without_gaps(room, items, extras[room], now, results)
+            for (index, request), (reply_to, mentions), seq, message_id in inserted:
                 author = _Author(request.author.public_id, authors[request.author.id])
                 # What the frame needs, without building a model instance per message.
-                frame = protocol.message(_Stored(message_id, seq, request.client_id, author, request.body, now))
+                frame = protocol.message(_Stored(
+                    message_id, seq, request.client_id, author, request.body, now,
+                    reply_to, originals.get(reply_to), mentions,
+                ))
                 results[index] = (frame, True)
                 frames_by_room[room.code].append(frame)
     for index, result in enumerate(results):
@@ -170,12 +184,43 @@ def messages_store(*, requests):
     return results, dict(frames_by_room)
 
 
-_Stored = namedtuple("_Stored", "id seq client_id author body sent_at")  # a new message, as protocol.message reads it
+# A new message, as protocol.message reads it: never edited, no reactions yet.
+_Stored = namedtuple(
+    "_Stored", "id seq client_id author body sent_at reply_to_id reply_to mentions edited_at reactions",
+    defaults=(None, None),
+)
 _Author = namedtuple("_Author", "public_id name")  # its author, as protocol.member reads it
 
 
-def _insert_without_gaps(room, items, now, results):
-    """Insert one room's new messages under consecutive seqs -> [((index, request), seq, id)].
+def _mentions(room_id, body):
+    return selectors.mentions_in(room_id, body) if "@" in body else None
+
+
+def _originals(fresh, results):
+    """The messages the batch's replies answer (one query, only for a batch with replies).
+    A reply to no visible message of its own room is refused and leaves the batch."""
+    wanted = {request.reply_to for items in fresh.values() for _, request in items if request.reply_to is not None}
+    if not wanted:
+        return {}
+    found = {m.id: m for m in Message.objects.filter(id__in=wanted).visible().select_related("author")}
+    for room, items in list(fresh.items()):
+        kept = []
+        for index, request in items:
+            original = found.get(request.reply_to)
+            if request.reply_to is not None and (original is None or original.room_id != room.id):
+                results[index] = ChatError(protocol.INVALID_FIELD, "'reply_to' names no message of this room.")
+            else:
+                kept.append((index, request))
+        if kept:
+            fresh[room] = kept
+        else:
+            del fresh[room]
+    return found
+
+
+def _insert_without_gaps(room, items, extras, now, results):
+    """Insert one room's new messages under consecutive seqs, `extras` the (reply_to, mentions) of
+    each -> [((index, request), (reply_to, mentions), seq, id)].
 
     A row whose (author, client_id) another worker stored after our check (a resend racing on
     two workers) is skipped by the insert. Its seq would stay a gap in the room's history that
@@ -184,16 +229,20 @@ def _insert_without_gaps(room, items, now, results):
     """
     while items:
         first = store.take_seqs(room.id, len(items))
-        rows = [(room.id, r.author.id, r.body, now, r.client_id, first + n) for n, (_, r) in enumerate(items)]
+        rows = [
+            (room.id, r.author.id, r.body, now, r.client_id, first + n, reply_to, mentions)
+            for n, ((_, r), (reply_to, mentions)) in enumerate(zip(items, extras, strict=True))
+        ]
         ids = store.insert_messages(rows)
         if len(ids) == len(rows):
-            return [(item, row[5], ids[row[5]]) for item, row in zip(items, rows, strict=True)]
+            return [(item, extra, row[5], ids[row[5]]) for item, extra, row in zip(items, extras, rows, strict=True)]
         store.give_back_seqs(room.id, first, list(ids.values()))
         for (index, request), row in zip(items, rows, strict=True):
             if row[5] not in ids:
                 key = (request.author.id, request.client_id)
                 results[index] = _repeat(_stored_by_client_id([request])[key], request)
-        items = [item for item, row in zip(items, rows, strict=True) if row[5] in ids]
+        kept = [n for n, row in enumerate(rows) if row[5] in ids]
+        items, extras = [items[n] for n in kept], [extras[n] for n in kept]
     return []
 
 
@@ -204,7 +253,7 @@ def _stored_by_client_id(requests):
         return {}
     rows = Message.objects.filter(
         author_id__in={r.author.id for r in keyed}, client_id__in={r.client_id for r in keyed}
-    ).select_related("author")
+    ).with_author()
     return {(m.author_id, m.client_id): m for m in rows}
 
 
@@ -217,16 +266,98 @@ def _repeat(stored, request):
 
 
 def message_delete(*, message):
-    """Remove a message (a moderator's or its author's wish): clear it, keep a tombstone with a seq."""
+    """Remove a message (a moderator's or its author's wish): clear it, keep a tombstone with a seq.
+    True if this call removed it (False: it was gone already)."""
     with transaction.atomic():
         room = Room.objects.get(pk=message.room_id)
         seq = store.take_seqs(room.id, 1)
-        updated = Message.objects.filter(pk=message.pk, deleted_seq__isnull=True).update(deleted_seq=seq, body="")
+        updated = Message.objects.filter(pk=message.pk, deleted_seq__isnull=True).update(
+            deleted_seq=seq, body="", mentions=None, reactions=None
+        )
         if not updated:
             transaction.set_rollback(True)
-            return
+            return False
         message.deleted_seq, message.body = seq, ""
         doorway.publish_on_commit(room.code, protocol.delete(message))
+    return True
+
+
+def _own_message(room, identity, message_id):
+    """A visible message of the room written by the identity; ChatError otherwise."""
+    message = selectors.message_in_room(room, message_id)
+    if message is None:
+        raise ChatError(protocol.NOT_FOUND, "No such message in this room.")
+    # By public id: this socket's identity may have no pk yet while another tab gave it its row.
+    if message.author.public_id != identity.public_id:
+        raise ChatError(protocol.FORBIDDEN, "You can only change your own messages.")
+    return message
+
+
+def message_delete_own(*, room, identity, message_id):
+    """The author removes their own message: always allowed (moderators delete in the admin)."""
+    if not message_delete(message=_own_message(room, identity, message_id)):
+        raise ChatError(protocol.NOT_FOUND, "No such message in this room.")
+
+
+def message_edit(*, room, identity, message_id, body):
+    """The author changes a message's text within CHAT_EDIT_WINDOW_SECONDS of sending it (0:
+    always). The edit takes the room's next seq; the row keeps only the latest one, so an edit
+    storm rewrites one row. Mentions are found again. An unchanged text changes nothing."""
+    message = _own_message(room, identity, message_id)
+    window = settings.CHAT_EDIT_WINDOW_SECONDS
+    if window and timezone.now() - message.sent_at > timedelta(seconds=window):
+        raise ChatError(protocol.EDIT_WINDOW_CLOSED, "This message can no longer be edited.")
+    if body == message.body:
+        return
+    mentions = _mentions(room.id, body)
+    with transaction.atomic():
+        seq = store.take_seqs(room.id, 1)
+        now = timezone.now()
+        updated = Message.objects.filter(pk=message.pk, deleted_seq__isnull=True).update(
+            body=body, edited_at=now, edited_seq=seq, mentions=mentions
+        )
+        if not updated:  # deleted meanwhile; the exception rolls the seq back
+            raise ChatError(protocol.NOT_FOUND, "No such message in this room.")
+        message.body, message.edited_at, message.edited_seq, message.mentions = body, now, seq, mentions
+        doorway.publish_on_commit(room.code, protocol.edit(message))
+
+
+def message_react(*, room, identity, message_id, emoji):
+    """Toggle the identity's reaction with one emoji (at most REACTIONS_MAX distinct per message).
+    The room's row is locked (take_seqs) before the reactions are read, so two toggles at once
+    on any workers apply one after the other, in seq order."""
+    with transaction.atomic():
+        seq = store.take_seqs(room.id, 1)
+        message = Message.objects.in_room(room).visible().filter(id=message_id).only("id", "reactions").first()
+        if message is None:
+            raise ChatError(protocol.NOT_FOUND, "No such message in this room.")
+        message.reactions = reactions.toggle(message.reactions or [], emoji, identity.public_id) or None
+        message.reactions_seq = seq
+        Message.objects.filter(pk=message.pk).update(reactions=message.reactions, reactions_seq=seq)
+        doorway.publish_on_commit(room.code, protocol.reactions(message))
+
+
+# ---- reading ----
+
+def room_read(*, room, identity, seq):
+    """Store that the identity has read the room up to `seq` (at most the room's seq); the new
+    last read seq, or None when that would move it back or nowhere.
+
+    Reading is no act that needs a row (rooms/identities.py): an identity without one keeps no
+    marker, but its other tabs still hear how far it read."""
+    seq = min(seq, selectors.room_seq(room))
+    pk = identity.pk or Identity.objects.filter(public_id=identity.public_id).values_list("pk", flat=True).first()
+    if pk is None:
+        return seq
+    identity.pk = pk
+    return store.read_upto(room.id, pk, seq)
+
+
+async def read_mark(*, room, identity, seq, socket):
+    """`room_read`, then tell the identity's other sockets in the room (other tabs, any worker)."""
+    moved = await database_sync_to_async(room_read)(room=room, identity=identity, seq=seq)
+    if moved is not None:
+        await doorway.publish_to_member(room.code, identity.public_id, protocol.read(moved), skip=socket)
 
 
 # ---- presence and typing ----
@@ -291,7 +422,8 @@ def sockets_open(*, arrivals):
         now = timezone.now()
         Presence.objects.bulk_create([
             Presence(room=a.room, identity_id=a.identity.pk, public_id=a.identity.public_id, name=a.identity.name,
-                     avatar_seed=a.identity.avatar_seed, channel_name=a.channel_name, seen_at=now)
+                     name_key=names.name_key(a.identity.name), avatar_seed=a.identity.avatar_seed,
+                     channel_name=a.channel_name, seen_at=now)
             for a in arrivals
         ])
         joins = defaultdict(list)
@@ -312,6 +444,7 @@ def _hellos(arrivals):
         by_room[arrival.room].append((index, arrival))
     for room, items in by_room.items():
         members = protocol.dumps([protocol.member(m) for m in selectors.members_present(room)])
+        read = selectors.last_reads(room, {a.identity.pk for _, a in items if a.identity.pk is not None})
         pages = {}  # after -> (seq, messages JSON, has_more)
         for index, arrival in items:
             if arrival.after not in pages:
@@ -323,7 +456,8 @@ def _hellos(arrivals):
                     seq, frames, has_more = selectors.changes_after(room, arrival.after)
                 pages[arrival.after] = (seq, protocol.dumps(frames), has_more)
             seq, messages, has_more = pages[arrival.after]
-            texts[index] = (protocol.hello_text(arrival.identity, room.code, seq, members, messages, has_more), seq)
+            last_read = read.get(arrival.identity.pk)
+            texts[index] = (protocol.hello_text(arrival.identity, room.code, seq, members, messages, has_more, last_read), seq)
     return texts
 
 

@@ -11,10 +11,12 @@ import hashlib
 
 from django.db import connection
 
-from rooms.models import Identity, Message, Room
+from rooms.models import Identity, Membership, Message, Presence, Room
 
 _IDENTITY = Identity._meta.db_table
+_MEMBERSHIP = Membership._meta.db_table
 _MESSAGE = Message._meta.db_table
+_PRESENCE = Presence._meta.db_table
 _ROOM = Room._meta.db_table
 
 
@@ -77,24 +79,64 @@ def identity_names(identity_ids):
     return dict(_run(f'SELECT id, name FROM "{_IDENTITY}" WHERE id IN ({", ".join(["%s"] * len(ids))})', ids))
 
 
+MESSAGE_COLUMNS = ("room_id", "author_id", "body", "sent_at", "client_id", "seq", "reply_to_id", "mentions")
+
+
 def insert_messages(rows):
-    """Insert (room_id, author_id, body, sent_at, client_id, seq) rows; returns {seq: id} of those stored.
+    """Insert rows of MESSAGE_COLUMNS; returns {seq: id} of those stored.
 
     A row whose (author, client_id) is already stored (a resend racing on another worker) is
     skipped rather than failing the whole batch.
     """
     if not rows:
         return {}
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
+    width = len(MESSAGE_COLUMNS)
+    values = ", ".join([f"({', '.join(['%s'] * width)})"] * len(rows))
     params = [value for row in rows for value in row]
     sent_at = connection.ops.adapt_datetimefield_value
-    for index in range(3, len(params), 6):
+    for index in range(MESSAGE_COLUMNS.index("sent_at"), len(params), width):
         params[index] = sent_at(params[index])
     sql = (
-        f'INSERT INTO "{_MESSAGE}" (room_id, author_id, body, sent_at, client_id, seq) VALUES {values} '
+        f'INSERT INTO "{_MESSAGE}" ({", ".join(MESSAGE_COLUMNS)}) VALUES {values} '
         "ON CONFLICT (author_id, client_id) WHERE client_id IS NOT NULL DO NOTHING RETURNING seq, id"
     )
     return dict(_run(sql, params))
+
+
+def mentionable(room_id, keys):
+    """{name key: [public id]} of the members with these name keys that are present in the room
+    or wrote in it: who an @mention there can reach. Index lookups only (the presence (room,
+    name_key) index, name_key, the message (author, room) index); plain SQL because the
+    ORM's compile of the same query cost ten times its run (about 2 ms per mentioning message)."""
+    if not keys:
+        return {}
+    keys = sorted(keys)
+    marks = ", ".join(["%s"] * len(keys))
+    sql = (
+        # Present now (with or without an identity row: rooms/identities.py), by the presence row's key...
+        f'SELECT p.name_key, p.public_id FROM "{_PRESENCE}" p WHERE p.room_id = %s AND p.name_key IN ({marks}) '
+        "UNION "
+        # ...or wrote in the room.
+        f'SELECT i.name_key, i.public_id FROM "{_IDENTITY}" i WHERE i.name_key IN ({marks}) '
+        f'AND EXISTS (SELECT 1 FROM "{_MESSAGE}" m WHERE m.author_id = i.id AND m.room_id = %s) '
+        "ORDER BY 2"
+    )
+    found = {}
+    for key, public_id in _run(sql, [room_id, *keys, *keys, room_id]):
+        found.setdefault(key, []).append(public_id)
+    return found
+
+
+def read_upto(room_id, identity_id, seq):
+    """Move the identity's last read seq in the room up to `seq`: the new seq, or None if it
+    was there or beyond already (a read never moves back). One statement, race-free."""
+    sql = (
+        f'INSERT INTO "{_MEMBERSHIP}" (room_id, identity_id, last_read) VALUES (%s, %s, %s) '
+        "ON CONFLICT (room_id, identity_id) DO UPDATE SET last_read = excluded.last_read "
+        f'WHERE "{_MEMBERSHIP}".last_read < excluded.last_read RETURNING last_read'
+    )
+    rows = _run(sql, (room_id, identity_id, seq))
+    return rows[0][0] if rows else None
 
 
 def client_ids_taken(pairs):

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from rooms import avatars, identities, lobby, protocol, selectors, services
+from rooms.errors import ChatError
 from rooms.forms import EnterForm
 from rooms.live.guards import guards, request_address
 
@@ -84,16 +85,46 @@ def room(request, code):
         return room_not_found(request, code)
     if code != found.code:
         return redirect("room", code=found.code)
-    identity = identities.of_request(request)
     seq = selectors.room_seq(found)
     messages, has_more = selectors.messages_latest(found, upto=seq)
+    return _room_page(request, found, seq, messages, has_more)
+
+
+@require_GET
+def permalink(request, code, message_id):
+    """The room page opened at one message, its neighbours rendered around it, however far back."""
+    found = selectors.room_by_code(code)
+    if found is None:
+        return room_not_found(request, code)
+    if code != found.code:
+        return redirect("permalink", code=found.code, message_id=message_id)
+    seq = selectors.room_seq(found)
+    try:
+        messages, has_more, has_more_after = selectors.messages_around(found, message_id, settings.CHAT_PAGE_SIZE)
+    except ChatError:
+        detail = "This message is not in this room, or it was deleted."
+        context = {"exception": detail, "room_link": reverse("room", kwargs={"code": found.code}), "room": found}
+        response = render(request, "404.html", context, status=404)
+        response.room_code_missed = False  # the room exists: no code was guessed (rooms/live/guards.py)
+        return response
+    return _room_page(request, found, seq, messages, has_more, around=message_id, has_more_after=has_more_after)
+
+
+def _room_page(request, found, seq, messages, has_more, around=None, has_more_after=False):
+    identity = identities.of_request(request)
+    frames = [protocol.message(m) for m in messages]
     bootstrap = {
         "code": found.code,
         "seq": seq,
         "has_more": has_more,
+        "has_more_after": has_more_after,
+        "around": around,
+        "last_read": selectors.last_read(found, identity),
+        "messages": frames,
         "you": protocol.member(identity),
         "max_length": settings.CHAT_MESSAGE_MAX_LENGTH,
         "name_max_length": settings.CHAT_NAME_MAX_LENGTH,
+        "edit_window": settings.CHAT_EDIT_WINDOW_SECONDS,
         "ws_path": f"/ws/rooms/{found.code}/",
     }
     context = {
@@ -102,7 +133,7 @@ def room(request, code):
         "lobby_enabled": lobby.enabled(),
         "lobby_code": lobby.code(),
         "identity": identity,
-        "messages": messages,
+        "messages": frames,
         "members": selectors.members_present(found),
         "has_more": has_more,
         "bootstrap": bootstrap,

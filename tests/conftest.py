@@ -26,14 +26,16 @@ def _chat_settings(settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_guards():
-    """Per-address counts (sockets, room-code misses, answer bytes) start from zero in every test."""
-    from rooms.live import guards, replies
+    """Per-address counts (sockets, room-code misses, answer bytes) and the handshake counts start from zero in every test."""
+    from rooms.live import arrivals, guards, replies
 
     guards.reset()
     replies.reset()
+    arrivals.reset()
     yield
     guards.reset()
     replies.reset()
+    arrivals.reset()
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,9 @@
 """Checks a server frame against the shapes in docs/protocol.md."""
 
 MEMBER = {"id": str, "name": str, "avatar": str}
+MESSAGE = {
+    "type", "id", "seq", "client_id", "author", "body", "sent_at", "edited_at", "reply_to", "reactions", "mentions",
+}
 
 
 def _check_member(member):
@@ -10,25 +13,62 @@ def _check_member(member):
     assert member["avatar"] == f"/avatars/{member['id']}.svg"
 
 
+def _check_reactions(reactions):
+    assert isinstance(reactions, list) and len(reactions) <= 20, reactions
+    assert len({r["emoji"] for r in reactions}) == len(reactions), reactions
+    for reaction in reactions:
+        assert set(reaction) == {"emoji", "count", "members"}, reaction
+        assert isinstance(reaction["emoji"], str) and reaction["emoji"]
+        assert all(isinstance(m, str) for m in reaction["members"]), reaction
+        assert reaction["count"] == len(reaction["members"]) == len(set(reaction["members"])) >= 1, reaction
+
+
+def _check_mentions(mentions):
+    assert isinstance(mentions, list) and all(isinstance(m, str) for m in mentions), mentions
+    assert len(set(mentions)) == len(mentions), mentions
+
+
 def _check_message(frame):
-    assert set(frame) == {"type", "id", "seq", "client_id", "author", "body", "sent_at"}, frame
+    assert set(frame) == MESSAGE, frame
     assert isinstance(frame["id"], int) and isinstance(frame["seq"], int)
     assert frame["client_id"] is None or isinstance(frame["client_id"], str)
     assert isinstance(frame["body"], str) and isinstance(frame["sent_at"], str)
+    assert frame["edited_at"] is None or isinstance(frame["edited_at"], str)
     _check_member(frame["author"])
+    reply = frame["reply_to"]
+    if reply is not None:
+        assert set(reply) == {"id", "author", "excerpt"} and isinstance(reply["id"], int), reply
+        _check_member(reply["author"])
+        assert reply["excerpt"] is None or (isinstance(reply["excerpt"], str) and len(reply["excerpt"]) <= 100)
+    _check_reactions(frame["reactions"])
+    _check_mentions(frame["mentions"])
 
 
 def _check_change(frame):
-    if frame["type"] == "message":
+    kind = frame["type"]
+    if kind == "message":
         _check_message(frame)
+    elif kind == "delete":
+        assert set(frame) == {"type", "id", "seq"}, frame
+    elif kind == "edit":
+        assert set(frame) == {"type", "id", "seq", "body", "edited_at", "mentions"}, frame
+        assert isinstance(frame["body"], str) and isinstance(frame["edited_at"], str)
+        _check_mentions(frame["mentions"])
+    elif kind == "reactions":
+        assert set(frame) == {"type", "id", "seq", "reactions"}, frame
+        _check_reactions(frame["reactions"])
     else:
-        assert frame["type"] == "delete" and set(frame) == {"type", "id", "seq"}, frame
+        raise AssertionError(f"not a change: {frame!r}")
+    assert isinstance(frame["id"], int) and isinstance(frame["seq"], int), frame
 
 
-def _check_list(frame, key="messages"):
+def _check_list(frame, key="messages", changes=True):
     assert isinstance(frame[key], list) and isinstance(frame["has_more"], bool)
     for change in frame[key]:
-        _check_change(change)
+        if changes:
+            _check_change(change)
+        else:
+            _check_message(change)
 
 
 def assert_valid_frame(frame):
@@ -37,13 +77,12 @@ def assert_valid_frame(frame):
     if kind == "hello":
         assert set(frame) == {"type", "you", "room", "members", "messages", "has_more"}, frame
         _check_member(frame["you"])
-        assert set(frame["room"]) == {"code", "seq"} and isinstance(frame["room"]["seq"], int)
+        assert set(frame["room"]) == {"code", "seq", "last_read"} and isinstance(frame["room"]["seq"], int)
+        assert frame["room"]["last_read"] is None or isinstance(frame["room"]["last_read"], int)
         for member in frame["members"]:
             _check_member(member)
         _check_list(frame)
-    elif kind == "message":
-        _check_message(frame)
-    elif kind == "delete":
+    elif kind in {"message", "delete", "edit", "reactions"}:
         _check_change(frame)
     elif kind in {"join", "leave", "typing"}:
         assert set(frame) == {"type", "member"}, frame
@@ -51,9 +90,17 @@ def assert_valid_frame(frame):
     elif kind == "rename":
         assert set(frame) == {"type", "member", "old_name"}, frame
         _check_member(frame["member"])
+    elif kind == "read":
+        assert set(frame) == {"type", "seq"} and isinstance(frame["seq"], int), frame
     elif kind == "history":
-        assert set(frame) == {"type", "messages", "has_more"}, frame
-        _check_list(frame)
+        assert {"type", "messages", "has_more"} <= set(frame) <= {"type", "messages", "has_more", "before", "after"}
+        assert not {"before", "after"} <= set(frame), frame
+        _check_list(frame, changes=False)
+    elif kind == "around":
+        assert set(frame) == {"type", "id", "messages", "has_more", "has_more_after"}, frame
+        assert isinstance(frame["has_more_after"], bool) and isinstance(frame["id"], int)
+        _check_list(frame, changes=False)
+        assert frame["id"] in [m["id"] for m in frame["messages"]], frame
     elif kind == "sync":
         assert set(frame) == {"type", "seq", "messages", "has_more"}, frame
         _check_list(frame)

@@ -18,10 +18,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_a_hello_composed_from_shared_parts_is_the_same_as_one_built_whole(room, alice, bob):
     members = [alice, bob]
     messages = [{"type": "message", "id": 1, "seq": 1, "body": "hé ✓"}]
-    whole = protocol.dumps(protocol.hello(alice, room.code, 7, members, messages, True))
-    composed = protocol.hello_text(alice, room.code, 7, protocol.dumps([protocol.member(m) for m in members]),
-                                   protocol.dumps(messages), True)
-    assert composed == whole
+    for last_read in (None, 5):
+        whole = protocol.dumps(protocol.hello(alice, room.code, 7, members, messages, True, last_read))
+        composed = protocol.hello_text(alice, room.code, 7, protocol.dumps([protocol.member(m) for m in members]),
+                                       protocol.dumps(messages), True, last_read)
+        assert composed == whole
 
 
 def test_many_arrivals_cost_the_same_queries_as_a_few(room, django_assert_max_num_queries):

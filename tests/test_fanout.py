@@ -28,9 +28,10 @@ class Wire:
 
 
 class Socket:
-    def __init__(self, wire=None):
+    def __init__(self, wire=None, member_id="m"):
         self.frames = wire
         self.heard = []
+        self.member_id = member_id
 
     async def send_texts(self, texts):
         self.heard.extend(texts)
@@ -121,6 +122,43 @@ async def test_a_publish_reaches_the_sockets_of_another_worker_and_the_own_ones_
     assert on_a.heard == ["from a"]
     await worker_a.leave("ROOM", on_a)
     await worker_b.leave("ROOM", on_b)
+
+
+async def test_a_frame_for_one_member_reaches_only_that_members_other_sockets():
+    fanout = Fanout()
+    origin, other_tab, someone_else = Socket(member_id="ann"), Socket(member_id="ann"), Socket(member_id="bob")
+    for socket in (origin, other_tab, someone_else):
+        await joined(fanout, ROOM, socket)
+    await fanout.deliver_to_member("ROOM", "ann", ["read 7"], skip=origin)
+    assert (origin.heard, other_tab.heard, someone_else.heard) == ([], ["read 7"], [])
+    for socket in (origin, other_tab, someone_else):
+        await fanout.leave("ROOM", socket)
+
+
+async def test_a_frame_for_one_member_waits_for_that_sockets_hello():
+    fanout = Fanout()
+    tab = Socket(member_id="ann")
+    await fanout.join(ROOM, tab)
+    await fanout.deliver_to_member("ROOM", "ann", ["read 7"])
+    assert tab.heard == []
+    await fanout.opened("ROOM", tab, 0)
+    assert tab.heard == ["read 7"]
+    await fanout.leave("ROOM", tab)
+
+
+async def test_a_frame_for_one_member_reaches_their_sockets_on_another_worker(transactional_db):
+    worker_a, worker_b = Fanout(), Fanout()
+    ann_on_b, bob_on_b = Socket(member_id="ann"), Socket(member_id="bob")
+    await joined(worker_a, ROOM, Socket(member_id="ann"))
+    await joined(worker_b, ROOM, ann_on_b)
+    await joined(worker_b, ROOM, bob_on_b)
+    assert await worker_a.send_to_workers("ROOM", plain("read 7"), member="ann") is True
+    assert await heard_eventually(ann_on_b, 1) == ["read 7"]
+    await asyncio.sleep(0.1)
+    assert bob_on_b.heard == []
+    for worker in (worker_a, worker_b):
+        for socket in list(worker.rooms["ROOM"].live):
+            await worker.leave("ROOM", socket)
 
 
 async def test_a_worker_without_sockets_keeps_no_channel_or_task(transactional_db):

@@ -57,6 +57,7 @@ class Admission:
     def __init__(self, clock=time.monotonic):
         self.clock = clock
         self.in_flight = 0
+        self.draining = False  # the worker is stopping (rooms/live/drain.py): admit nobody
         self.finished = deque()  # times of recent finishes, within WINDOW
 
     def rate(self):
@@ -71,6 +72,8 @@ class Admission:
     def admit(self):
         """None if a new handshake may start (it is counted), else the milliseconds to suggest
         before trying again: about how long the handshakes in flight will take, spread."""
+        if self.draining:
+            return int(1000 * settings.CHAT_DRAIN_SECONDS * (1 + random.random()))
         if self.in_flight < self.capacity():
             self.in_flight += 1
             return None
@@ -90,3 +93,9 @@ _admission = Admission()
 
 def admission():
     return _admission
+
+
+def reset():
+    """Forget the counts (for tests)."""
+    global _admission
+    _admission = Admission()

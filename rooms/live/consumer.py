@@ -20,7 +20,7 @@ from rooms.live.servers.frames import EXTENSION as FRAMES_EXTENSION
 
 log = logging.getLogger(__name__)
 
-ANSWERS = frozenset({"history", "sync"})  # client frames answered with a page of history
+ANSWERS = frozenset({"history", "sync", "around"})  # client frames answered with a page of history
 
 # One Room instance per room for the sockets open in it (the consumer reads only its id and code):
 # an idle socket then costs no model instance of its own.
@@ -51,6 +51,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     room = None
     identity = None
     channel_name = None  # set on join: names the socket's presence row
+    member_id = None  # set on join: the identity's public id, which frames for it alone are sent to
     frames = None  # the server's direct frame writer (chatsite.serve), else None: ASGI send
 
     async def __call__(self, scope, receive, send):
@@ -152,6 +153,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if self.room is None:
             await self.close(code=protocol.CLOSE_ROOM_NOT_FOUND)
             return
+        self.member_id = self.identity.public_id
         self.limits = SlidingWindow(parse_rate(settings.CHAT_RATE_LIMIT))
         self.typing_limits = SlidingWindow(parse_rate(settings.CHAT_TYPING_RATE_LIMIT))
         after, complaint = _after_from_query(self.scope)
@@ -220,17 +222,34 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     # ---- client frames ----
 
-    async def on_message(self, body, client_id):
-        if self.identity.pk is None:  # its first act: the identity gets its row (rooms/identities.py)
+    async def _stored(self):
+        """Acts that need the identity's row give it one first (rooms/identities.py); another tab
+        may have given it one already."""
+        if self.identity.pk is None:
             await db(services.identity_store)(identity=self.identity)
+
+    async def on_message(self, body, client_id, reply_to):
+        await self._stored()
         try:
             frame, created = await writer.message_send(
-                room=self.room, author=self.identity, body=body, client_id=client_id
+                room=self.room, author=self.identity, body=body, client_id=client_id, reply_to=reply_to
             )
         except ChatError as exc:
             exc.client_id = client_id
             raise
         return None if created else frame  # a new message reaches the sender with the broadcast
+
+    async def on_edit(self, message_id, body):
+        await db(services.message_edit)(room=self.room, identity=self.identity, message_id=message_id, body=body)
+
+    async def on_delete(self, message_id):
+        await db(services.message_delete_own)(room=self.room, identity=self.identity, message_id=message_id)
+
+    async def on_react(self, message_id, emoji):
+        await db(services.message_react)(room=self.room, identity=self.identity, message_id=message_id, emoji=emoji)
+
+    async def on_read(self, seq):
+        await services.read_mark(room=self.room, identity=self.identity, seq=seq, socket=self)
 
     async def on_rename(self, name):
         await db(services.identity_rename)(identity=self.identity, name=name)
@@ -238,13 +257,30 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def on_typing(self):
         await services.typing_notify(room_code=self.room.code, identity=self.identity)
 
-    async def on_history(self, before, limit):
-        rows, has_more = await db(selectors.messages_before)(self.room, before, limit)
-        return protocol.history([protocol.message(m) for m in rows], has_more)
+    async def on_history(self, before, after, limit):
+        if before is not None:
+            rows, has_more = await db(selectors.messages_before)(self.room, before, limit)
+        elif after is not None:
+            rows, has_more = await db(selectors.messages_after)(self.room, after, limit)
+        else:
+            rows, has_more = await db(selectors.messages_latest)(self.room, limit)
+        return protocol.history([protocol.message(m) for m in rows], has_more, before=before, after=after)
+
+    async def on_around(self, message_id, limit):
+        rows, has_more, has_more_after = await db(selectors.messages_around)(self.room, message_id, limit)
+        return protocol.around(message_id, [protocol.message(m) for m in rows], has_more, has_more_after)
 
     async def on_sync(self, after):
         seq, changes, has_more = await db(selectors.changes_after)(self.room, after)
         return protocol.sync(seq, changes, has_more)
+
+    async def close_for_restart(self, retry_after_ms):
+        """This worker is stopping (rooms/live/drain.py): say when to come back, close with 1012."""
+        await self.send_frame(protocol.error(
+            protocol.SERVICE_RESTART, f"The server is restarting; reconnect in {retry_after_ms / 1000:.0f} s.",
+            retry_after_ms=retry_after_ms,
+        ))
+        await self.close(code=protocol.CLOSE_SERVICE_RESTART)
 
     # ---- the room's frames, from the doorway ----
 

@@ -4,8 +4,11 @@
   sent once the transaction commits, so nobody hears of a change the database does not have.
 - `publish(frames_by_room)`: from the event loop, after the commit (the message writer).
 - `publish_now(room_code, frame)`: a frame the database does not keep (typing).
+- `publish_to_member(room_code, member_id, frame, skip)`: a frame for one identity's sockets in
+  the room only, on every worker (`read`, which its other tabs follow).
 - `publish_tick(room_code, seq)`: the periodic tick (the ticker).
-- `room_join`, `socket_opened`, `room_leave`: a socket's place in its room (the consumer).
+- `room_join`, `socket_opened`, `room_leave`: a socket's place in its room (the consumer);
+  `sockets_here`: every socket of this worker (rooms/live/drain.py).
 
 Frames are serialized here, once per publish, into (kind, seq, text) items: the kind and seq
 let each worker's fan-out write a room's changes in seq order (rooms/live/ordering.py), and the
@@ -54,6 +57,15 @@ async def publish_now(room_code, frame):
     return await _publish(room_code, _items(frame))
 
 
+async def publish_to_member(room_code, member_id, frame, skip=None):
+    """Send a frame the database does not keep to one identity's sockets in the room, on every
+    worker, except `skip` (the socket it came from); True if sent everywhere."""
+    here = fanout.current()
+    text = protocol.dumps(frame)
+    await here.deliver_to_member(room_code, member_id, [text], skip)
+    return await here.send_to_workers(room_code, [(PLAIN, None, text)], member=member_id)
+
+
 async def publish_tick(room_code, seq):
     """The room's tick: to the other workers once, and to the sockets here after every change up
     to `seq` has gone out. If the layer fails, the sockets here hear it flagged `delayed`, so
@@ -75,6 +87,11 @@ async def socket_opened(room_code, socket, seq):
     """The socket's hello, which brought it to `seq`, is out: from here on it hears the room's
     frames that come after that, in seq order."""
     await fanout.current().opened(room_code, socket, seq)
+
+
+def sockets_here():
+    """Every socket open on this event loop's worker (a draining worker closes them)."""
+    return fanout.current().sockets()
 
 
 async def room_leave(room_code, socket):

@@ -91,8 +91,8 @@ class RoomStream:
 class Fanout:
     """The sockets of one worker, by room, and the worker's one channel in the layer.
 
-    A socket is any object with `frames` (the server's direct writer, or None) and
-    `send_texts(texts)` (ASGI send).
+    A socket is any object with `frames` (the server's direct writer, or None),
+    `send_texts(texts)` (ASGI send) and `member_id` (its identity's public id).
     """
 
     def __init__(self):
@@ -136,6 +136,10 @@ class Fanout:
         joining.queue, joining.floor = None, seq
         _settle(stream, socket, joining)
 
+    def sockets(self):
+        """Every socket of this worker, in any room, whether its hello is out or not."""
+        return [socket for stream in self.rooms.values() for socket in (*stream.live, *stream.joining)]
+
     async def leave(self, room_code, socket):
         stream = self.rooms.get(room_code)
         if stream is None or (stream.live.pop(socket, False) is False and stream.joining.pop(socket, None) is None):
@@ -169,12 +173,30 @@ class Fanout:
             await _emit(stream, out)
         self._watch(room_code, stream)
 
-    async def send_to_workers(self, room_code, items):
-        """Give the room's items to the layer once; True if it took them."""
+    async def deliver_to_member(self, room_code, member_id, texts, skip=None):
+        """Write texts to one identity's sockets of the room on this worker, but `skip`. Outside
+        the room's order: only frames without a seq, meant for that identity alone (`read`)."""
+        stream = self.rooms.get(room_code)
+        if stream is None:
+            return
+        for socket in [*stream.live, *stream.joining]:
+            if socket is skip or getattr(socket, "member_id", None) != member_id:
+                continue
+            joining = stream.joining.get(socket)
+            if joining is not None and joining.queue is not None:
+                joining.queue.extend((None, text) for text in texts)  # after its hello, like the rest
+            else:
+                await _send(socket, texts)
+
+    async def send_to_workers(self, room_code, items, member=None):
+        """Give the room's items to the layer once (for one identity's sockets only, with
+        `member`); True if it took them."""
         layer = get_channel_layer()
         if layer is None or self._only_worker(layer):
             return True
         event = {"type": EVENT_TYPE, "room": room_code, "items": items, "origin": self.channel}
+        if member is not None:
+            event["member"] = member
         try:
             await layer.group_send(group_name(room_code), event)
             return True
@@ -278,7 +300,10 @@ class Fanout:
             if event.get("origin") == channel:
                 continue
             try:
-                await self.deliver(event["room"], event["items"])
+                if "member" in event:
+                    await self.deliver_to_member(event["room"], event["member"], [text for _, _, text in event["items"]])
+                else:
+                    await self.deliver(event["room"], event["items"])
             except Exception:
                 log.warning("could not deliver a layer event to this worker's sockets: %r", event, exc_info=True)
 

@@ -337,7 +337,11 @@ class RoomCodeGuessMiddleware:
         if shared.code_retry_after(address):
             return _too_many_guesses(shared, address)
         response = self.get_response(request)
-        missed = response.status_code == 404 if lookup[0] == "page" else response.status_code == 200
+        if lookup[0] == "page":
+            # A permalink's room can exist while its message does not: that 404 says so.
+            missed = getattr(response, "room_code_missed", response.status_code == 404)
+        else:
+            missed = response.status_code == 200
         if not shared.code_answer(address, not missed, lookup[1], "http"):
             return _too_many_guesses(shared, address)
         return response
@@ -356,7 +360,7 @@ def _code_lookup(request):
         match = resolve(request.path_info)
     except Resolver404:
         return None
-    if match.url_name == "room" and request.method == "GET":
+    if match.url_name in {"room", "permalink"} and request.method == "GET":
         return "page", match.kwargs.get("code", "")
     # A join that fails re-renders the form (200); one that works redirects to the room.
     if match.url_name == "home" and request.method == "POST" and request.POST.get("action") == "join":

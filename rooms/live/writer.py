@@ -80,13 +80,21 @@ class MessageWriter:
             await doorway.publish(frames_by_room)
 
 
-async def message_send(*, room, author, body, client_id=None):
+async def idle():
+    """Wait until this loop's writer has stored every message it was given (a draining worker)."""
+    writer = _writers.get(asyncio.get_running_loop())
+    while writer is not None and (writer.pending or (writer.task is not None and not writer.task.done())):
+        await asyncio.sleep(0.02)
+
+
+async def message_send(*, room, author, body, client_id=None, reply_to=None):
     """Send a message to a room: store it (with the room's next seq, in a batch with whatever else
     arrives meanwhile) and publish it after the commit. Returns (message frame, created); a
-    repeated client_id of the same author gives the stored message with created False.
-    Raises ChatError for a message that cannot be sent (body checked by rooms/protocol.py)."""
+    repeated client_id of the same author gives the stored message with created False. `reply_to`
+    is the id of the message of the same room it answers. Raises ChatError for a message that
+    cannot be sent (body checked by rooms/protocol.py, reply_to by the store)."""
     loop = asyncio.get_running_loop()
     writer = _writers.get(loop)
     if writer is None:
         writer = _writers[loop] = MessageWriter()
-    return await writer.send(services.MessageRequest(room, author, body, client_id))
+    return await writer.send(services.MessageRequest(room, author, body, client_id, reply_to))

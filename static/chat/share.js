@@ -1,7 +1,8 @@
 /** The copy-link button: the room's address to the clipboard, with visible feedback. */
 const FEEDBACK_MS = 2500;
 
-async function copy(text) {
+/** Put text on the clipboard; false if the browser would not. */
+export async function copyText(text) {
   try {
     await navigator.clipboard.writeText(text);
     return true;
@@ -24,7 +25,7 @@ export function setUpCopyLink({ button, feedback }) {
   let timer = null;
   button.addEventListener("click", async () => {
     const url = button.dataset.url;
-    const copied = await copy(url);
+    const copied = await copyText(url);
     const message = copied ? "Link copied" : `Copy this link: ${url}`;
     button.textContent = copied ? "Copied!" : label;
     feedback.textContent = message;

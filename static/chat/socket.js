@@ -23,7 +23,7 @@ const STATUS = {
 };
 
 /**
- * Opens the socket of one room and keeps it open. Changes (message and delete frames, from
+ * Opens the socket of one room and keeps it open. Changes (message, edit, reactions and delete frames, from
  * live broadcasts, hello, or sync) go to onChange in any order and possibly twice; the caller
  * dedupes by id. Other frames go to onFrame. onHello runs after each hello's changes.
  */
@@ -133,6 +133,8 @@ export function openRoomSocket({ path, seq, status, onChange, onHello, onFrame }
         onHello(frame);
         break;
       case "message":
+      case "edit":
+      case "reactions":
       case "delete":
         onChange(frame);
         track(frame.seq);

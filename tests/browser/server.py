@@ -31,6 +31,7 @@ class ChatServer:
             DATABASE_URL=f"sqlite:///{database}",
             CHAT_LEAVE_GRACE="0.5",
             CHAT_RATE_LIMIT="off",
+            CHAT_DRAIN_SECONDS="1",  # stop() is a SIGTERM: the sockets are let go over a second
             CHAT_ROOM_CREATE_LIMIT="1000/600",  # every test person creates rooms from 127.0.0.1
             DEBUG="1",
             PYTHONUNBUFFERED="1",

@@ -122,6 +122,7 @@ class Daphne:
             "CHATSITE_VAR_DIR": str(tmp),
             "PYTHONUNBUFFERED": "1",
             "DEBUG": "1",
+            "CHAT_DRAIN_SECONDS": "0.5",  # stop() is a SIGTERM: drain quickly
             **env,
         }
 

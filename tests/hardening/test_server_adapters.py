@@ -83,6 +83,8 @@ DAPHNE = {
     (Server, "http_factory"): "ChatServer: installs HeaderDeadlineChannel on daphne's HTTP factory",
     (Server, "proxy_forwarded_address_header"): "HeaderDeadlineChannel: no per-address cap behind a proxy",
     (Server, "server_name"): "ChatServer: no Server banner",
+    (Server, "listen_success"): "ChatServer: keeps the listening ports, to stop accepting on SIGTERM",
+    (Server, "signal_handlers"): "ChatServer: takes SIGTERM (drain) only where daphne takes signals",
     (Server, "create_application"): "ChatServer: offers chatsite.frames, sets the scheme",
     (CommandLineInterface, "server_class"): "main: runs ChatServer",
 }
@@ -161,7 +163,7 @@ def test_every_private_name_the_daphne_adapter_uses_is_listed_here():
     listed = {name for name in [*TWISTED_TCP_CONNECTION, *AUTOBAHN_PROTOCOL] if name.startswith("_")}
     listed |= {name for _, name in DAPHNE if name.startswith("_")}
     own = {"_has_option", "_stopped_reading", "_deadline", "_address", "_awaiting_headers", "_start_deadline",
-           "_stop_deadline", "_too_slow"}  # the adapter's own helpers and state
+           "_stop_deadline", "_too_slow", "_terminate", "_drain"}  # the adapter's own helpers and state
     assert used - own <= listed, f"private names used but not checked: {sorted(used - own - listed)}"
 
 

@@ -26,6 +26,7 @@ WORKER_ENV = {
     # Every test browser comes from 127.0.0.1: the per-address socket and room caps must not bite.
     "CHAT_WS_PER_ADDRESS": "500",
     "CHAT_ROOM_CREATE_LIMIT": "1000/600",
+    "CHAT_DRAIN_SECONDS": "1",
 }
 # Extra worker settings for one run, e.g. IT_WORKER_ENV='{"REDIS_SOCKET_TIMEOUT": "10"}'.
 WORKER_ENV.update(json.loads(os.environ.get("IT_WORKER_ENV", "{}")))

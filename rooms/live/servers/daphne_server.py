@@ -18,8 +18,10 @@ Plain `daphne` cannot express two limits that chatsite needs:
   was sent (at most a few MB: a full sync) wait unsent for it, so a stalled tab costs bounded
   memory and the rest of its room carries on.
 """
+import asyncio
 import logging
 import os
+import signal
 import sys
 from functools import partial
 
@@ -221,11 +223,17 @@ class ChatServer(Server):
             {"max_incoming_bytes": max_incoming_bytes, "send_buffer_bytes": send_buffer_bytes},
         )
 
+        self.listening = []  # the ports, to stop accepting when told to stop
+        self.draining = False
+
         def install():
             # HTTP/1.1 only (no HTTP/2 negotiation wrapper): chatsite is served over HTTP/1.1,
             # behind nginx or on its own, and the channel is where the header deadline lives.
             self.http_factory.protocol = HeaderDeadlineChannel
             self.ws_factory.protocol = protocol
+            if self.signal_handlers:
+                # After the reactor's own handlers are in place, so that this one wins.
+                _reactor().callWhenRunning(signal.signal, signal.SIGTERM, self._terminate)
             # Autobahn drops the TCP connection on a protocol error by default; a close frame
             # (1009 too big, 1007 bad UTF-8) tells the client why. setProtocolOptions also resets
             # allowNullOrigin to False unless it is passed again: autobahn would then answer an
@@ -234,11 +242,40 @@ class ChatServer(Server):
 
         super().__init__(*args, ready_callable=install, **kwargs)
 
+    def listen_success(self, port):
+        self.listening.append(port)
+        return super().listen_success(port)
+
+    def _terminate(self, signum, frame):
+        """SIGTERM: drain (rooms/live/drain.py), then stop; a second SIGTERM stops at once."""
+        reactor = _reactor()
+        if self.draining:
+            reactor.callFromThread(reactor.stop)
+            return
+        self.draining = True
+        reactor.callFromThread(self._drain)
+
+    def _drain(self):
+        from rooms.live import drain
+
+        for port in self.listening:
+            port.stopListening()  # a successor (systemd's restart) can take the port meanwhile
+        done = asyncio.get_running_loop().create_task(drain.drain())
+        done.add_done_callback(lambda _: _reactor().stop())
+
     def create_application(self, protocol, scope):
         if isinstance(protocol, LimitedWebSocketProtocol):
             scope.setdefault("extensions", {})[FRAMES_EXTENSION] = protocol
             scope["scheme"] = websocket_scheme(protocol)
         return super().create_application(protocol, scope)
+
+
+def _reactor():
+    # Imported late: daphne installs Twisted's asyncio reactor when it is imported, and the
+    # reactor module must not be imported before that.
+    from twisted.internet import reactor
+
+    return reactor
 
 
 def _with_backlog(endpoint):
