@@ -23,9 +23,12 @@ class FlowError(RuntimeError):
 class Browser:
     """One browser profile: a cookie jar shared by its pages and sockets, like a real one."""
 
-    def __init__(self, base_url, *, headers=None, origin=None, user_agent="chatsite-client"):
+    def __init__(self, base_url, *, headers=None, origin=None, user_agent="chatsite-client", source=None):
         """`headers` go with every request and socket (e.g. what a TLS proxy adds); `origin` is
-        the page's origin (default: the site's own, scheme://host:port of `base_url`)."""
+        the page's origin (default: the site's own, scheme://host:port of `base_url`); `source`
+        the local address to connect from (a loopback address of its own per simulated person,
+        so that per-address limits count them apart)."""
+        self.source = source
         self.base_url = base_url.rstrip("/")
         self.headers = dict(headers or {})
         self.origin = origin
@@ -63,7 +66,8 @@ class Browser:
             lines += [f"Origin: {origin}", f"Referer: {origin}/",
                       "Content-Type: application/x-www-form-urlencoded", f"Content-Length: {len(body)}"]
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(host, port, ssl=UNVERIFIED if scheme == "https" else None), timeout)
+            asyncio.open_connection(host, port, ssl=UNVERIFIED if scheme == "https" else None,
+                                    local_addr=(self.source, 0) if self.source else None), timeout)
         try:
             writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
@@ -105,7 +109,8 @@ class Browser:
             status, _, _ = await self.request("GET", urlsplit(location).path, base_url=base_url)
             if status != 200:
                 raise FlowError(f"room page: HTTP {status}")
-            if IDENTITY_COOKIE not in self.cookies:
+            # (an older chatsite, the base of a side-by-side run, kept the identity in the session)
+            if IDENTITY_COOKIE not in self.cookies and "sessionid" not in self.cookies:
                 raise FlowError("room page: no identity cookie")
         return found.group(1)
 
@@ -119,7 +124,8 @@ class Browser:
         """The site's socket at `path` as a callback client (wsclient.WSClient)."""
         scheme, host, port = _site(base_url or self.base_url)
         return await wsclient.ws_connect(host, port, path, self.socket_headers(base_url), on_frame, on_close,
-                                         timeout=timeout, ssl=UNVERIFIED if scheme == "https" else None)
+                                         timeout=timeout, ssl=UNVERIFIED if scheme == "https" else None,
+                                         source=self.source)
 
     async def ws_open(self, path, *, base_url=None, timeout=10):
         """The site's socket at `path` as a queue to await (wsclient.Connection)."""

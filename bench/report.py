@@ -182,6 +182,59 @@ def write_docs(rows, argv_used="", doc=DOC, section="results"):
     print(f"wrote {doc} and {doc.parent / png}", file=sys.stderr)
 
 
+def storm_table(rows):
+    """The restart storm (bench/storm.py): one row per system and number of clients."""
+    lines = [
+        "| clients | system | all back (s) | back at 5 s / 10 s / 30 s | to hello p50 / p99 (s) | attempts "
+        "| refusals | lost / doubled | talkers' p99 during it (ms) | server CPU (s) |",
+        "|---:|---|---:|---|---|---:|---|---|---:|---:|",
+    ]
+    for r in sorted(rows, key=lambda r: (r["clients"], _key(r))):
+        back = r["back_at"]
+        refusals = ", ".join(f"{k} {v}" for k, v in sorted(r["refusals"].items(), key=lambda kv: -kv[1])) or "none"
+        lost = "–" if r.get("lost") is None else f"{r['lost']} / {r['doubled']}"
+        lines.append(
+            f"| {r['clients']:,} | {r['system']} | {_fmt(r['all_back_s'], 1) if r['all_back_s'] is not None else 'not all: ' + str(r['back_total'])} "
+            f"| {back['5s']:,} / {back['10s']:,} / {back['30s']:,} | {_fmt(r['to_back_s']['p50'], 1)} / {_fmt(r['to_back_s']['p99'], 1)} "
+            f"| {r['attempts']:,} | {refusals} | {lost} | {_fmt(r['talker_latency_ms']['p99'])} | {_fmt(r['server_cpu_s'], 1)} |"
+        )
+    return "\n".join(lines)
+
+
+def storm_plot(rows, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for system in sorted({r["system"] for r in rows}, key=lambda name: _key({"system": name})):
+        mine = sorted((r for r in rows if r["system"] == system and r["all_back_s"] is not None), key=lambda r: r["clients"])
+        if mine:
+            ax.plot([r["clients"] for r in mine], [r["all_back_s"] for r in mine], marker="o", label=system)
+    ax.set_xlabel("clients reconnecting at the same instant")
+    ax.set_ylabel("seconds until all are back")
+    ax.set_title("A restart storm on one core (bench/storm.py)")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_storm(rows, doc=DOC):
+    """Replace the `bench:storm` block of the doc with the table, and draw benchmarks-storm.png."""
+    start, end = "<!-- bench:storm:start -->", "<!-- bench:storm:end -->"
+    storm_plot(rows, doc.parent / "benchmarks-storm.png")
+    block = f"{start}\n![seconds until every client is back, by clients](benchmarks-storm.png)\n\n{storm_table(rows)}\n{end}"
+    text = doc.read_text()
+    if start not in text:
+        text += f"\n{start}\n{end}\n"
+    head, rest = text.split(start, 1)
+    doc.write_text(head + block + rest.split(end, 1)[1])
+    print(f"wrote {doc} and benchmarks-storm.png", file=sys.stderr)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("files", nargs="+", type=Path)

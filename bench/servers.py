@@ -127,7 +127,7 @@ def _flush_redis():
 # name -> (description, how to start)
 def _chatsite(server, core, extra_env=None, workers=1, root=ROOT):
     """chatsite's production server (python -m chatsite.serve: daphne plus its socket limits) on fresh SQLite."""
-    env = _django_env(server.workdir, extra_env)
+    env = _django_env(server.workdir, {**(extra_env or {}), **getattr(server, "extra_env", {})})
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], env=env, cwd=root, check=True, timeout=120)
     for i, port in enumerate(server.ports[:workers]):
         cmd = [sys.executable, "-m", "chatsite.serve", "-b", "127.0.0.1", "-p", str(port)]
@@ -145,7 +145,7 @@ def _base_tree():
 
 def _chatsite_uvicorn(server, core):
     """The same application on uvicorn (uvloop, httptools, websockets, no compression)."""
-    env = _django_env(server.workdir)
+    env = _django_env(server.workdir, getattr(server, "extra_env", {}))
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True, timeout=120)
     cmd = [sys.executable, "-m", "chatsite.serve_uvicorn", "--host", "127.0.0.1", "--port", str(server.ports[0])]
     _spawn(server, cmd, env, ROOT, core, "uvicorn")
@@ -229,9 +229,11 @@ def available(name):
     return True
 
 
-def start(name, core=0):
+def start(name, core=0, extra_env=None):
+    """`extra_env`: settings for this run on top of the system's (chatsite systems only)."""
     spec = SYSTEMS[name]
     server = Server(name=name, ports=ports.free_ports(ports.BENCH, spec["ports"]))
+    server.extra_env = dict(extra_env or {})
     server.workdir = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     server.db_path = server.workdir / "db.sqlite3"
     if spec.get("redis"):

@@ -257,11 +257,13 @@ class WSClient(FrameParser, asyncio.Protocol):
             self.transport.close()
 
 
-async def ws_connect(host, port, path, headers, on_frame, on_close, timeout=30, ssl=None):
-    """A WSClient on `path`, upgraded; raises HandshakeError if the server answers other than 101."""
+async def ws_connect(host, port, path, headers, on_frame, on_close, timeout=30, ssl=None, source=None):
+    """A WSClient on `path`, upgraded; raises HandshakeError if the server answers other than 101.
+    `source`: the local address to connect from."""
     loop = asyncio.get_running_loop()
     _, client = await asyncio.wait_for(
-        loop.create_connection(lambda: WSClient(on_frame, on_close), host, port, ssl=ssl), timeout
+        loop.create_connection(lambda: WSClient(on_frame, on_close), host, port, ssl=ssl,
+                               local_addr=(source, 0) if source else None), timeout
     )
     client.transport.write(handshake(host, port, path, headers))
     try:

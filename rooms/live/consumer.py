@@ -63,7 +63,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         try:
             message = await receive()
             if message["type"] == "websocket.connect":
-                message = await self._handshake(message, receive)
+                message = await self._handshake(message, receive) or await receive()
             while True:
                 await self.dispatch(message)
                 message = await receive()
@@ -80,7 +80,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def _handshake(self, connect, receive):
         """Open the socket while listening for its client: one that leaves before its hello (a
-        storm's impatient retries) stops costing work at once. Returns the next message."""
+        storm's impatient retries) stops costing work at once. Returns the next message if one
+        came meanwhile, else None."""
         opening = asyncio.ensure_future(self.dispatch(connect))
         listening = asyncio.ensure_future(receive())
         try:
@@ -102,7 +103,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
             listening.cancel()
             raise StopConsumer()
         opening.result()  # a StopConsumer or an error of the handshake goes on from here
-        return await listening
+        if listening.done():
+            return listening.result()
+        # An idle socket should not keep a task for its next frame: the servers' receive is a
+        # queue's get, which gives up nothing when it is cancelled.
+        listening.cancel()
+        try:
+            return await listening
+        except asyncio.CancelledError:
+            return None
 
     async def _abandoned(self):
         """The client left during its handshake: undo what was done (its presence row may have

@@ -245,6 +245,7 @@ class Fanout:
     async def _fill(self, room_code, stream):
         order = stream.order
         upto = order.gap_end()
+        log.debug("room %s: filling the gap after seq %d up to %d from the database", room_code, order.cursor, upto)
         try:
             changes, reached = await _read_changes(stream.room, order.cursor, upto)
         except Exception:

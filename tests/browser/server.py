@@ -79,9 +79,10 @@ class ChatServer:
             Path(f"{self.database}{suffix}").unlink(missing_ok=True)
 
 
-def new_server():
-    """A migrated database and a running server on a free port."""
+def new_server(**env):
+    """A migrated database and a running server on a free port (with `env` on top of the test settings)."""
     server = ChatServer(ports.free_port(ports.BROWSER), f"/tmp/chatsite-browser-{uuid.uuid4().hex[:12]}.sqlite3")
+    server.env.update(env)
     server.manage("migrate", "--noinput", "-v0")
     server.start()
     return server
