@@ -218,7 +218,7 @@ class StormClient:
             self.retry_after = 0.0
 
 
-async def storm(target, n, per_room, deadline_s):
+async def storm(target, n, per_room, deadline_s, profile=None):
     people, codes = await prepare(target, n, per_room)
     talkers = [Talker(target, codes[t % len(codes)], t) for t in range(min(TALKERS, len(codes)))]
     for talker in talkers:
@@ -232,6 +232,14 @@ async def storm(target, n, per_room, deadline_s):
     refusals = {}
     cpu0, own0 = procstat.cpu_seconds(procstat.tree(target.pids)), time.process_time()
     latency_from = len([lat for t in talkers for lat in t.latencies])
+    spy = None
+    if profile:  # py-spy on the server for the storm (bench/requirements.txt), raw stacks for bench.profile
+        import subprocess
+
+        spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(target.pids[0]),
+                                "-d", str(int(deadline_s)), "-r", "100", "-f", "raw", "-o", profile],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        await asyncio.sleep(1.0)
     t0 = time.monotonic()
     deadline = t0 + deadline_s
     tasks = [asyncio.create_task(c.run(t0, refusals, deadline)) for c in clients]
@@ -240,6 +248,9 @@ async def storm(target, n, per_room, deadline_s):
     storm_s = time.monotonic() - t0
     cpu = procstat.cpu_seconds(procstat.tree(target.pids)) - cpu0
     own_cpu = time.process_time() - own0
+    if spy is not None:
+        spy.send_signal(2)  # SIGINT: py-spy writes what it has
+        spy.wait(timeout=30)
     await asyncio.sleep(2.0)  # messages in flight when the last came back
     stop.set()
     await asyncio.gather(*talking)
@@ -299,7 +310,11 @@ class Started:
 def start(system, core):
     if system in ("chatsite", "chatsite-uvicorn", "chatsite-base"):
         server = servers.start(system, core=core, extra_env=STORM_ENV)
-        return Started(Target(system, "127.0.0.1", server.ports[0], server.pids, True), lambda: servers.stop(server))
+        keep = bool(os.environ.get("BENCH_KEEP"))  # keep the server's files (its log) to look at
+        if keep:
+            print(f"server files in {server.workdir}", file=sys.stderr)
+        return Started(Target(system, "127.0.0.1", server.ports[0], server.pids, True),
+                       lambda: servers.stop(server, keep=keep))
     if system in ("ws-relay", "tutorial"):
         server = servers.start(system, core=core)
         return Started(Target(system, "127.0.0.1", server.ports[0], server.pids, False), lambda: servers.stop(server))
@@ -340,6 +355,7 @@ def main(argv=None):
     parser.add_argument("--server-core", type=int, default=0)
     parser.add_argument("--load-core", type=int, default=1)
     parser.add_argument("--out", default=None)
+    parser.add_argument("--profile", default=None, help="py-spy raw stacks of the server during the storm, to this file")
     parser.add_argument("--docs", nargs="*", help="redraw docs/benchmarks.md's storm section from these result files")
     args = parser.parse_args(argv)
     if args.docs is not None:
@@ -355,7 +371,7 @@ def main(argv=None):
             started = start(system, args.server_core)
             os.sched_setaffinity(0, {args.load_core})
             try:
-                row = asyncio.run(storm(started.target, n, args.per_room, args.deadline))
+                row = asyncio.run(storm(started.target, n, args.per_room, args.deadline, args.profile))
             finally:
                 started.stop()
                 os.sched_setaffinity(0, set(range(os.cpu_count())))

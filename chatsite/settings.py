@@ -181,6 +181,7 @@ CHAT_WRITE_QUEUE_MAX = env_int("CHAT_WRITE_QUEUE_MAX", 2000)
 CHAT_WRITE_INTERVAL_MS = env_float("CHAT_WRITE_INTERVAL_MS", 25.0)  # a message batch starts at most this often
 CHAT_REORDER_WAIT_MS = env_float("CHAT_REORDER_WAIT_MS", 100.0)  # a change ahead of a gap waits this long before the gap is filled from the database
 CHAT_LISTEN_BACKLOG = env_int("CHAT_LISTEN_BACKLOG", 2048)  # connections the kernel queues before the server accepts them
+CHAT_HANDSHAKES_AT_ONCE = env_int("CHAT_HANDSHAKES_AT_ONCE", 200)  # chatsite.serve takes no new connection past this many opening
 CHAT_HANDSHAKE_BUDGET_SECONDS = env_float("CHAT_HANDSHAKE_BUDGET_SECONDS", 5.0)  # admit what finishes within this
 CHAT_HANDSHAKES_MIN = env_int("CHAT_HANDSHAKES_MIN", 1000)  # handshakes in flight always admitted
 CHAT_DRAIN_SECONDS = env_float("CHAT_DRAIN_SECONDS", 5.0)  # on SIGTERM, sockets are closed over this long

@@ -1,5 +1,8 @@
 """Reads shared by the views and the consumer; each returns plain rows or protocol frames."""
+from collections import defaultdict
+
 from django.conf import settings
+from django.db.models import Q
 
 from rooms import lobby, mentions, protocol, store
 from rooms.codes import looks_like_code, normalize_code
@@ -174,6 +177,68 @@ def changes_between(room, after, upto, limit=None):
         changes = changes[:limit]
         return [frame for _, frame in changes], changes[-1][0]
     return [frame for _, frame in changes], upto
+
+
+def changes_after_many(pairs, limit=None):
+    """changes_after for many (room, after) pairs at once: {(room id, after): (seq, frames,
+    has_more)}. A restart's reconnects resume in many rooms at once, each from a recent seq: a
+    window of at most `limit` seqs holds at most `limit` changes of each kind (seqs are unique
+    in a room), so all such windows are read together, one query per kind for all rooms. A
+    longer window (a client far behind) is read on its own, with its limit."""
+    limit = limit or settings.CHAT_SYNC_MAX
+    rooms = {room.id: room for room, _ in pairs}
+    seqs = room_seqs(rooms)
+    found, short = {}, []
+    for room, after in set((rooms[room.id], after) for room, after in pairs):
+        upto = seqs[room.id]
+        if upto - after > limit:
+            frames, reached = changes_between(room, after, upto, limit)
+            found[room.id, after] = (reached, frames, reached < upto)
+        else:
+            short.append((room.id, after, upto))
+    if not short:
+        return found
+    windows = {kind: Q() for kind in ("seq", "deleted_seq", "edited_seq", "reactions_seq")}
+    for room_id, after, upto in short:
+        for kind in windows:
+            windows[kind] |= Q(room_id=room_id, **{f"{kind}__gt": after, f"{kind}__lte": upto})
+    rows = {
+        "seq": Message.objects.visible().filter(windows["seq"]).with_author(),
+        "deleted_seq": Message.objects.filter(windows["deleted_seq"]),
+        "edited_seq": Message.objects.visible().filter(windows["edited_seq"]),
+        "reactions_seq": Message.objects.visible().filter(windows["reactions_seq"]),
+    }
+    frame_of = {"seq": protocol.message, "deleted_seq": protocol.delete, "edited_seq": protocol.edit,
+                "reactions_seq": protocol.reactions}
+    by_room = defaultdict(list)
+    for kind, query in rows.items():
+        for m in query:
+            by_room[m.room_id].append((getattr(m, kind), frame_of[kind](m)))
+    for room_id, after, upto in short:
+        changes = sorted((pair for pair in by_room[room_id] if after < pair[0] <= upto), key=lambda pair: pair[0])
+        found[room_id, after] = (upto, [frame for _, frame in changes], False)
+    return found
+
+
+def room_seqs(room_ids):
+    return dict(Room.objects.filter(pk__in=room_ids).values_list("pk", "seq"))
+
+
+def members_present_many(rooms):
+    """members_present for many rooms at once (one query): {room id: [presence rows]}."""
+    seen = defaultdict(dict)
+    for row in Presence.objects.filter(room__in=rooms).order_by("connected_at", "id"):
+        seen[row.room_id].setdefault(row.public_id, row)
+    return {room.id: list(seen[room.id].values()) for room in rooms}
+
+
+def last_reads_many(pairs):
+    """{(room id, identity id): last read seq} for many (room, identity id) pairs (one query)."""
+    pairs = [(room.id, identity_id) for room, identity_id in pairs if identity_id is not None]
+    if not pairs:
+        return {}
+    rows = Membership.objects.filter(room_id__in={r for r, _ in pairs}, identity_id__in={i for _, i in pairs})
+    return {(room_id, identity_id): seq for room_id, identity_id, seq in rows.values_list("room_id", "identity_id", "last_read")}
 
 
 def members_present(room):

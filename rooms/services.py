@@ -437,27 +437,31 @@ def sockets_open(*, arrivals):
 
 
 def _hellos(arrivals):
-    """The hello texts of arrivals whose presence is committed: shared parts read and serialized once per room."""
-    texts = [None] * len(arrivals)
-    by_room = defaultdict(list)
-    for index, arrival in enumerate(arrivals):
-        by_room[arrival.room].append((index, arrival))
-    for room, items in by_room.items():
-        members = protocol.dumps([protocol.member(m) for m in selectors.members_present(room)])
-        read = selectors.last_reads(room, {a.identity.pk for _, a in items if a.identity.pk is not None})
-        pages = {}  # after -> (seq, messages JSON, has_more)
-        for index, arrival in items:
-            if arrival.after not in pages:
-                if arrival.after is None:
-                    seq = selectors.room_seq(room)
-                    rows, has_more = selectors.messages_latest(room, upto=seq)
-                    frames = [protocol.message(m) for m in rows]
-                else:
-                    seq, frames, has_more = selectors.changes_after(room, arrival.after)
-                pages[arrival.after] = (seq, protocol.dumps(frames), has_more)
-            seq, messages, has_more = pages[arrival.after]
-            last_read = read.get(arrival.identity.pk)
-            texts[index] = (protocol.hello_text(arrival.identity, room.code, seq, members, messages, has_more, last_read), seq)
+    """The hello texts of arrivals whose presence is committed, read for all their rooms at once:
+    one members query, one latest page per room resuming without `after`, the `?after=` changes
+    of every room together (selectors.changes_after_many), one read-marker query; the parts the
+    hellos of a room share are serialized once."""
+    rooms = list({a.room.id: a.room for a in arrivals}.values())
+    members = {room_id: protocol.dumps([protocol.member(m) for m in rows])
+               for room_id, rows in selectors.members_present_many(rooms).items()}
+    read = selectors.last_reads_many({(a.room, a.identity.pk) for a in arrivals})
+    changes = selectors.changes_after_many({(a.room, a.after) for a in arrivals if a.after is not None})
+    pages = {}  # (room id, after) -> (seq, messages JSON, has_more)
+    texts = []
+    for arrival in arrivals:
+        key = (arrival.room.id, arrival.after)
+        if key not in pages:
+            if arrival.after is None:
+                seq = selectors.room_seq(arrival.room)
+                rows, has_more = selectors.messages_latest(arrival.room, upto=seq)
+                frames = [protocol.message(m) for m in rows]
+            else:
+                seq, frames, has_more = changes[key]
+            pages[key] = (seq, protocol.dumps(frames), has_more)
+        seq, messages, has_more = pages[key]
+        text = protocol.hello_text(arrival.identity, arrival.room.code, seq, members[arrival.room.id], messages,
+                                   has_more, read.get((arrival.room.id, arrival.identity.pk)))
+        texts.append((text, seq))
     return texts
 
 

@@ -48,3 +48,22 @@ def test_the_latest_page_and_after_search_the_room_seq_index_instead_of_scanning
     plan = Message.objects.in_room(busy_room).visible().after_seq(10).order_by(order)[:50].explain()
     assert "USING INDEX" in plan and "(room_id=? AND seq>?)" in plan
     assert "TEMP B-TREE" not in plan  # no sort of the whole room's history
+
+
+@pytest.mark.django_db(transaction=True)  # send_message runs the writer, which needs committed transactions
+def test_changes_after_many_rooms_at_once_are_each_rooms_changes_after(settings):
+    from rooms.models import Room
+
+    settings.CHAT_SYNC_MAX = 6
+    author = services.identity_create(name="Writer")
+    rooms = [services.room_create(), services.room_create()]
+    for room in rooms:
+        sent = [send_message(room=room, author=author, body=f"{room.code} {n}")[0] for n in range(8)]
+        services.message_delete(message=room.messages.get(id=sent[2]["id"]))
+        services.message_edit(room=room, identity=author, message_id=sent[5]["id"], body="changed")
+        services.message_react(room=room, identity=author, message_id=sent[6]["id"], emoji="👍")
+    rooms = list(Room.objects.filter(pk__in=[r.pk for r in rooms]))
+    pairs = {(room, after) for room in rooms for after in (0, 3, 9, 11)}  # after 0: longer than the limit
+    many = selectors.changes_after_many(pairs)
+    for room, after in pairs:
+        assert many[room.id, after] == selectors.changes_after(room, after), (room.code, after)

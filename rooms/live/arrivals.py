@@ -35,7 +35,10 @@ def _for_loop():
     loop = asyncio.get_running_loop()
     pair = _batchers.get(loop)
     if pair is None:
-        pair = _batchers[loop] = (Batcher(_identify), Batcher(lambda arrivals: services.sockets_open(arrivals=arrivals)))
+        # Batches of at most a hundred: a message write waiting on the same database thread waits
+        # behind one batch, not behind a whole storm.
+        pair = _batchers[loop] = (Batcher(_identify, max_items=200),
+                                  Batcher(lambda arrivals: services.sockets_open(arrivals=arrivals), max_items=100))
     return pair
 
 

@@ -160,9 +160,12 @@ class HeaderDeadlineChannel(HTTPChannel):
     _deadline = None
     _address = None
     _awaiting_headers = True
+    opening = 0  # connections of this process that have not sent their first request's headers yet
 
     def connectionMade(self):
         super().connectionMade()
+        HeaderDeadlineChannel.opening += 1
+        self._opening = True
         # Behind a proxy (--proxy-headers) every connection comes from the proxy, which buffers
         # whole request headers before it passes them on: the deadline holds, the cap per
         # address is the proxy's (nginx's limit_conn).
@@ -178,7 +181,13 @@ class HeaderDeadlineChannel(HTTPChannel):
     def allHeadersReceived(self):
         self._stop_deadline()
         self._awaiting_headers = False
+        self._done_opening()
         super().allHeadersReceived()
+
+    def _done_opening(self):
+        if getattr(self, "_opening", False):
+            self._opening = False
+            HeaderDeadlineChannel.opening -= 1
 
     def requestDone(self, request):
         super().requestDone(request)
@@ -186,6 +195,7 @@ class HeaderDeadlineChannel(HTTPChannel):
 
     def connectionLost(self, reason):
         self._stop_deadline()
+        self._done_opening()
         super().connectionLost(reason)
 
     def _start_deadline(self):
@@ -225,6 +235,7 @@ class ChatServer(Server):
 
         self.listening = []  # the ports, to stop accepting when told to stop
         self.draining = False
+        self.accepting = True
 
         def install():
             # HTTP/1.1 only (no HTTP/2 negotiation wrapper): chatsite is served over HTTP/1.1,
@@ -234,6 +245,10 @@ class ChatServer(Server):
             if self.signal_handlers:
                 # After the reactor's own handlers are in place, so that this one wins.
                 _reactor().callWhenRunning(signal.signal, signal.SIGTERM, self._terminate)
+            from twisted.internet.task import LoopingCall
+
+            self.pacing = LoopingCall(self._pace_accepting)
+            self.pacing.start(0.02, now=False)
             # Autobahn drops the TCP connection on a protocol error by default; a close frame
             # (1009 too big, 1007 bad UTF-8) tells the client why. setProtocolOptions also resets
             # allowNullOrigin to False unless it is passed again: autobahn would then answer an
@@ -241,6 +256,32 @@ class ChatServer(Server):
             self.ws_factory.setProtocolOptions(failByDrop=False, allowNullOrigin=True)
 
         super().__init__(*args, ready_callable=install, **kwargs)
+
+    def _pace_accepting(self):
+        """Stop taking new connections off the listen queue while CHAT_HANDSHAKES_AT_ONCE are
+        being opened (from their first byte to their hello), and take them again below half.
+
+        A restart's thousands of reconnects then wait in the kernel's listen queue
+        (CHAT_LISTEN_BACKLOG) instead of in this process, where each one's handshake work would
+        queue in front of the messages of the people already here: the room keeps talking."""
+        from django.conf import settings
+
+        from rooms.live import arrivals
+
+        if self.draining:
+            return
+        busy = HeaderDeadlineChannel.opening + arrivals.admission().in_flight
+        limit = settings.CHAT_HANDSHAKES_AT_ONCE
+        if limit <= 0:
+            return
+        if self.accepting and busy >= limit:
+            self.accepting = False
+            for port in self.listening:
+                port.stopReading()
+        elif not self.accepting and busy < limit // 2:
+            self.accepting = True
+            for port in self.listening:
+                port.startReading()
 
     def listen_success(self, port):
         self.listening.append(port)
