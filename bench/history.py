@@ -16,8 +16,8 @@ from bench.loadgen import Chatsite, percentile
 from bench.pageflow import Browser
 
 
-def fill(db_path, room_code, upto):
-    """Add messages to the room until it holds `upto`; returns the room's seq."""
+def fill(db_path, room_code, upto, body="stored message number {n} with a few words in it"):
+    """Add messages to the room until it holds `upto` (`body` formatted with n); returns the room's seq."""
     with sqlite3.connect(db_path, timeout=60) as db:
         room_id, seq = db.execute("select id, seq from rooms_room where code = ?", (room_code,)).fetchone()
         author_id = db.execute("select id from rooms_identity order by id limit 1").fetchone()[0]
@@ -34,7 +34,7 @@ def fill(db_path, room_code, upto):
         for n in range(have, upto):
             seq += 1
             sent = (start + datetime.timedelta(seconds=n)).isoformat(sep=" ")
-            batch.append([room_id, author_id, f"stored message number {n} with a few words in it", sent, seq] + fixed)
+            batch.append([room_id, author_id, body.format(n=n), sent, seq] + fixed)
             if len(batch) >= 50_000:
                 db.executemany(sql, batch)
                 batch.clear()
