@@ -25,6 +25,7 @@ from bench.pageflow import Browser
 from bench.wsclient import CLOCK_ORIGIN, now_us
 
 MARK = b"~B"
+EMOJI = ("👍", "🎉", "❤️", "😂", "👀")
 REFUSALS = ("rate_limited", "backpressure", "unavailable")  # error codes that mean "not sent, retry"
 
 
@@ -72,8 +73,11 @@ class Chatsite(System):
             code = await browser.enter(name=name, action="join", code=room_code, page=self.page)
         return code, f"/ws/rooms/{code}/"
 
-    def message(self, body, client_id=None):
-        return json.dumps({"type": "message", "body": body, "client_id": client_id})
+    def message(self, body, client_id=None, reply_to=None):
+        frame = {"type": "message", "body": body, "client_id": client_id}
+        if reply_to is not None:
+            frame["reply_to"] = reply_to
+        return json.dumps(frame)
 
     # As the room page does: a `tick` whose seq is past the last one seen starts a `sync`, and a
     # message refused with rate_limited or unavailable (the error carries its client_id) is sent
@@ -82,6 +86,13 @@ class Chatsite(System):
     RESEND_TRIES = 5
 
     def received(self, client, payload):
+        k = payload.find(b'"id":')
+        if k >= 0:  # the latest message id, for replies and reactions (--replies, --reactions)
+            m = k + 5
+            while payload[m:m + 1].isdigit():
+                m += 1
+            if m > k + 5:
+                client.extra["last_id"] = int(payload[k + 5:m])
         i = payload.find(b'"seq":')
         if i >= 0:
             j = i + 6
@@ -124,6 +135,10 @@ class Chatsite(System):
                 client.send_text(json.dumps({"type": "sync", "after": client.extra["seq"]}))
             else:
                 client.extra["syncing"] = False
+        elif payload.startswith((b'{"type":"reactions"', b'{"type":"edit"', b'{"type":"delete"')):
+            seq = json.loads(payload).get("seq", 0)  # a change without a marker: it moves the seq too
+            if seq > client.extra.get("seq", 0):
+                client.extra["seq"] = seq
         elif payload.startswith(b'{"type":"hello"'):
             frame = json.loads(payload)
             client.extra["seq"] = frame.get("room", {}).get("seq", 0)
@@ -366,9 +381,18 @@ async def run_load(args, during=None):
                 except TimeoutError:
                     break
             t = now_us()
-            body = f"hello from m{idx}, how is everyone? {MARK.decode()}{idx}:{n}:{t}~"
-            text = system.message(body, f"{idx}-{n}")
+            last_id = client.extra.get("last_id")
+            if last_id is not None and random.random() < args.replies:
+                # A reply to the latest message, mentioning another member of the room.
+                other = (idx // args.members) * args.members + random.randrange(args.members)
+                body = f"@m{other} yes, {MARK.decode()}{idx}:{n}:{t}~"
+                text = system.message(body, f"{idx}-{n}", reply_to=last_id)
+            else:
+                body = f"hello from m{idx}, how is everyone? {MARK.decode()}{idx}:{n}:{t}~"
+                text = system.message(body, f"{idx}-{n}")
             client.send_text(text)
+            if last_id is not None and random.random() < args.reactions:
+                client.send_text(json.dumps({"type": "react", "id": last_id, "emoji": random.choice(EMOJI)}))
             system.sent(client, f"{idx}-{n}", text)
             if stats.window[0] <= t < stats.window[1]:
                 sent_in_window[0] += 1
@@ -533,6 +557,10 @@ def main(argv=None):
                    help="member flows in flight at once (daphne closes a socket not accepted within 5 s)")
     p.add_argument("--connect-timeout", type=float, default=180.0)
     p.add_argument("--steady-file", default=None, help="created when the steady window begins")
+    p.add_argument("--replies", type=float, default=0.0,
+                   help="chatsite: share of messages that reply to the latest one and mention a member")
+    p.add_argument("--reactions", type=float, default=0.0,
+                   help="chatsite: reactions sent per message, on the latest message (0.1: at 10 %% of the message rate)")
     args = p.parse_args(argv)
     runner = run_load if args.mode == "load" else run_idle
     result = asyncio.run(runner(args))

@@ -51,7 +51,9 @@ def load_point(name, offered, args):
         row = run_loadgen(server, args, [
             "--rooms", str(args.rooms), "--members", str(args.members), "--rate", f"{rate:g}",
             "--warmup", str(args.warmup), "--duration", str(args.duration), "--drain", str(args.drain),
+            "--replies", str(args.replies), "--reactions", str(args.reactions),
         ], timeout=args.connect_timeout + args.warmup + args.duration + args.drain + 120)
+        row["replies"], row["reactions"] = args.replies, args.reactions
         row["messages_stored"] = server.stored_messages()
         row["server_alive"] = server.alive()
         if row["connect"]["failed"] or row["closed_sockets"]:
@@ -134,6 +136,9 @@ def parse_args(argv):
     p.add_argument("--idle-systems", default=None, help="systems for idle mode (default: --systems)")
     p.add_argument("--history", default="1000,100000,1000000", help="stored messages ('' to skip)")
     p.add_argument("--history-repeat", type=int, default=20)
+    p.add_argument("--replies", type=float, default=0.0,
+                   help="share of messages that are replies with a mention (chatsite systems; 0.2 for the message-life row)")
+    p.add_argument("--reactions", type=float, default=0.0, help="reactions per message (0.1: at 10 %% of the message rate)")
     p.add_argument("--server-core", type=int, default=0)
     p.add_argument("--load-core", type=int, default=1)
     p.add_argument("--connect-timeout", type=float, default=300.0)
