@@ -42,7 +42,7 @@ def test_thirty_tabs_in_three_rooms_are_all_back_with_every_message_after_a_rest
         someone.say(f"while down in {someone.page.locator('#room-code').inner_text()}")  # waits, pending
     busy_server.start()
 
-    for someone, code, tab in tabs:
+    for _, _, tab in tabs:
         expect(tab.locator("#status")).to_have_text(re.compile("^(Back online|Online)$"), timeout=BACK_WITHIN_MS)
     for someone, code in zip(people, codes, strict=True):
         someone.say(f"after in {code}")

@@ -158,8 +158,8 @@ class HeaderDeadlineChannel(HTTPChannel):
     slowloris client relies on; this deadline runs from a request's first byte to its last header."""
 
     _deadline = None
-    _address = None
     _awaiting_headers = True
+    _opening = False
     opening = 0  # connections of this process that have not sent their first request's headers yet
 
     def connectionMade(self):
@@ -169,53 +169,37 @@ class HeaderDeadlineChannel(HTTPChannel):
         # Behind a proxy (--proxy-headers) every connection comes from the proxy, which buffers
         # whole request headers before it passes them on: the deadline holds, the cap per
         # address is the proxy's (nginx's limit_conn).
+        address = None
         if not getattr(self.factory.server, "proxy_forwarded_address_header", None):
-            self._address = headers.key(getattr(self.transport.getPeer(), "host", None))
-        self._start_deadline()
+            address = headers.key(getattr(self.transport.getPeer(), "host", None))
+        self._deadline = headers.Deadline(address, self.callLater, self.transport.abortConnection)
+        self._deadline.start()
 
     def dataReceived(self, data):
-        if self._awaiting_headers and self._deadline is None and self.transport is not None:
-            self._start_deadline()  # the first byte of the next request on a kept-alive connection
+        if self._awaiting_headers and self._deadline is not None and not self._deadline.running:
+            self._deadline.start()  # the first byte of the next request on a kept-alive connection
         super().dataReceived(data)
 
     def allHeadersReceived(self):
-        self._stop_deadline()
+        self._deadline.stop()
         self._awaiting_headers = False
         self._done_opening()
         super().allHeadersReceived()
-
-    def _done_opening(self):
-        if getattr(self, "_opening", False):
-            self._opening = False
-            HeaderDeadlineChannel.opening -= 1
 
     def requestDone(self, request):
         super().requestDone(request)
         self._awaiting_headers = True
 
     def connectionLost(self, reason):
-        self._stop_deadline()
+        if self._deadline is not None:
+            self._deadline.stop()
         self._done_opening()
         super().connectionLost(reason)
 
-    def _start_deadline(self):
-        if not headers.pending.start(self._address):
-            self.transport.abortConnection()
-            return
-        self._deadline = self.callLater(headers.timeout(), self._too_slow)
-
-    def _stop_deadline(self):
-        if self._deadline is not None:
-            if self._deadline.active():
-                self._deadline.cancel()
-            self._deadline = None
-            headers.pending.stop(self._address)
-
-    def _too_slow(self):
-        self._deadline = None
-        headers.pending.stop(self._address)
-        headers.too_slow(self._address)
-        self.transport.abortConnection()
+    def _done_opening(self):
+        if self._opening:
+            self._opening = False
+            HeaderDeadlineChannel.opening -= 1
 
 
 class ChatServer(Server):

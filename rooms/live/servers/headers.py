@@ -46,6 +46,45 @@ class PendingHeaders:
 pending = PendingHeaders()
 
 
+class Deadline:
+    """One connection's deadline for a request's headers, counted in `pending` by its address.
+
+    The server adapter gives it its timer (`call_later(seconds, callback)` returning something
+    with `cancel()`) and how to drop the connection (`abort()`)."""
+
+    __slots__ = ("address", "call_later", "abort", "timer")
+
+    def __init__(self, address, call_later, abort):
+        self.address, self.call_later, self.abort = address, call_later, abort
+        self.timer = None
+
+    @property
+    def running(self):
+        return self.timer is not None
+
+    def start(self):
+        """The headers of a request are awaited; False (and the connection dropped) if its
+        address already has too many connections waiting for theirs."""
+        if not pending.start(self.address):
+            self.abort()
+            return False
+        self.timer = self.call_later(timeout(), self._expired)
+        return True
+
+    def stop(self):
+        """The headers came, or the connection went."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+            pending.stop(self.address)
+
+    def _expired(self):
+        self.timer = None
+        pending.stop(self.address)
+        too_slow(self.address)
+        self.abort()
+
+
 def timeout():
     return settings.CHAT_HEADER_TIMEOUT
 

@@ -60,44 +60,28 @@ class ChatHttpProtocol(HttpToolsProtocol):
     from its first byte for a later one on a kept-alive connection."""
 
     header_deadline = None
-    header_address = None
 
     def connection_made(self, transport):
         super().connection_made(transport)
+        address = None
         if not self.config.proxy_headers:  # behind a proxy the cap per address is the proxy's
-            self.header_address = headers.key(self.client[0] if self.client else None)
-        self._start_header_deadline()
+            address = headers.key(self.client[0] if self.client else None)
+        self.header_deadline = headers.Deadline(address, self.loop.call_later, self.transport.abort)
+        self.header_deadline.start()
 
     def on_message_begin(self):
         super().on_message_begin()
-        if self.header_deadline is None:
-            self._start_header_deadline()
+        if not self.header_deadline.running:
+            self.header_deadline.start()
 
     def on_headers_complete(self):
-        self._stop_header_deadline()
+        self.header_deadline.stop()
         super().on_headers_complete()
 
     def connection_lost(self, exc):
-        self._stop_header_deadline()
-        super().connection_lost(exc)
-
-    def _start_header_deadline(self):
-        if not headers.pending.start(self.header_address):
-            self.transport.abort()
-            return
-        self.header_deadline = self.loop.call_later(headers.timeout(), self._headers_too_slow)
-
-    def _stop_header_deadline(self):
         if self.header_deadline is not None:
-            self.header_deadline.cancel()
-            self.header_deadline = None
-            headers.pending.stop(self.header_address)
-
-    def _headers_too_slow(self):
-        self.header_deadline = None
-        headers.pending.stop(self.header_address)
-        headers.too_slow(self.header_address)
-        self.transport.abort()
+            self.header_deadline.stop()
+        super().connection_lost(exc)
 
 
 def main(argv=None):
