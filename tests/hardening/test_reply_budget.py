@@ -87,10 +87,15 @@ async def test_waiting_answers_of_one_address_go_out_in_the_order_asked():
 # ---- on sockets ----
 
 async def long_room(room, author, count, length=2000):
-    from rooms.live.writer import message_send
+    """A room's history of `count` long messages, stored in batches as the writer stores them."""
+    from channels.db import database_sync_to_async as db
 
-    for n in range(count):
-        await message_send(room=room, author=author, body=f"{n:05d} " + "x" * length, client_id=f"long-{n}")
+    from rooms import services
+
+    for start in range(0, count, 200):
+        requests = [services.MessageRequest(room, author, f"{n:05d} " + "x" * length, f"long-{n}")
+                    for n in range(start, min(count, start + 200))]
+        await db(services.messages_store)(requests=requests)
 
 
 async def read_answer(client, kind, timeout=10):
@@ -140,9 +145,8 @@ async def test_live_frames_reach_an_address_whose_answers_are_spent(open_socket,
 
 
 async def test_a_client_catching_up_from_0_gets_every_message_though_it_waits(open_socket, room, alice, settings):
-    settings.CHAT_REPLY_BUDGET = "300000/1"  # far less than the room: the pages must wait their turn
-    settings.CHAT_SYNC_MAX = 100
-    await long_room(room, alice, 350, length=1000)
+    settings.CHAT_REPLY_BUDGET = "400000/1"  # far less than the room: the pages must wait their turn
+    await long_room(room, alice, 1500, length=400)  # 1,500 messages, as the issue has it: 3 pages of 500
     client = await open_socket(room.code, alice, address="10.0.0.5", path=f"/ws/rooms/{room.code}/?after=0")
     hello = await read_answer(client, "hello")
     seen = [m["seq"] for m in hello["messages"]]
@@ -155,4 +159,4 @@ async def test_a_client_catching_up_from_0_gets_every_message_though_it_waits(op
             continue
         seen += [m["seq"] for m in answer["messages"]]
         seq, more = answer["seq"], answer["has_more"]
-    assert seen == list(range(1, 351))
+    assert seen == list(range(1, 1501))
