@@ -135,3 +135,33 @@ def test_a_worker_with_no_room_for_more_handshakes_says_when_to_come_back_and_cl
     assert error["type"] == "error" and error["code"] == "unavailable" and error["retry_after_ms"] >= 500
     assert ws.close_code() == 1013
     ws.close()
+
+
+@pytest.fixture(scope="module")
+def paced_server(tmp_path_factory):
+    """The production server taking at most 4 connections at once off its listen queue."""
+    env = {"CHAT_HANDSHAKES_AT_ONCE": "4", "CHAT_HEADER_TIMEOUT": "30", "CHAT_WS_PER_ADDRESS": "0"}
+    started = Daphne(tmp_path_factory.mktemp("server"), server="chatsite.serve", **env).start()
+    yield started
+    started.stop()
+
+
+def test_a_worker_with_its_handshakes_in_hand_leaves_the_next_connections_queued_then_takes_them(paced_server):
+    """A restart's reconnects wait in the kernel's listen queue while the worker is opening as
+    many as CHAT_HANDSHAKES_AT_ONCE, and are taken as soon as those are through."""
+    held = []
+    for index in range(4):  # four connections that have not finished their request headers
+        conn = connect(paced_server, f"127.0.1.{index + 1}")
+        conn.sendall(b"GET / HTTP/1.1\r\n")
+        held.append(conn)
+    time.sleep(0.3)
+    waiting = connect(paced_server, "127.0.2.1")  # the kernel completes the TCP handshake
+    waiting.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{paced_server.port}\r\nConnection: close\r\n\r\n".encode())
+    waiting.settimeout(1.0)
+    with pytest.raises(TimeoutError):
+        waiting.recv(65536)  # not taken off the queue while four are being opened
+    for conn in held:
+        conn.close()
+    waiting.settimeout(10)
+    assert waiting.recv(65536).startswith(b"HTTP/1.1 200")  # taken once they are through
+    waiting.close()

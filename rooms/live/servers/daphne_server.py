@@ -161,11 +161,13 @@ class HeaderDeadlineChannel(HTTPChannel):
     _awaiting_headers = True
     _opening = False
     opening = 0  # connections of this process that have not sent their first request's headers yet
+    on_opening = staticmethod(lambda: None)  # ChatServer's accept pacing, told of each new connection
 
     def connectionMade(self):
         super().connectionMade()
         HeaderDeadlineChannel.opening += 1
         self._opening = True
+        HeaderDeadlineChannel.on_opening()
         # Behind a proxy (--proxy-headers) every connection comes from the proxy, which buffers
         # whole request headers before it passes them on: the deadline holds, the cap per
         # address is the proxy's (nginx's limit_conn).
@@ -218,6 +220,7 @@ class ChatServer(Server):
         )
 
         self.listening = []  # the ports, to stop accepting when told to stop
+        self.pacing = None  # the timer that looks for the moment to accept again
         self.draining = False
         self.accepting = True
 
@@ -229,10 +232,7 @@ class ChatServer(Server):
             if self.signal_handlers:
                 # After the reactor's own handlers are in place, so that this one wins.
                 _reactor().callWhenRunning(signal.signal, signal.SIGTERM, self._terminate)
-            from twisted.internet.task import LoopingCall
-
-            self.pacing = LoopingCall(self._pace_accepting)
-            self.pacing.start(0.02, now=False)
+            HeaderDeadlineChannel.on_opening = self._pace_accepting
             # Autobahn drops the TCP connection on a protocol error by default; a close frame
             # (1009 too big, 1007 bad UTF-8) tells the client why. setProtocolOptions also resets
             # allowNullOrigin to False unless it is passed again: autobahn would then answer an
@@ -244,6 +244,8 @@ class ChatServer(Server):
     def _pace_accepting(self):
         """Stop taking new connections off the listen queue while CHAT_HANDSHAKES_AT_ONCE are
         being opened (from their first byte to their hello), and take them again below half.
+        Checked as each connection comes in; only while the queue is shut does a timer look
+        (every 20 ms) for the moment to open it again, so an idle server spends nothing on it.
 
         A restart's thousands of reconnects then wait in the kernel's listen queue
         (CHAT_LISTEN_BACKLOG) instead of in this process, where each one's handshake work would
@@ -262,10 +264,18 @@ class ChatServer(Server):
             self.accepting = False
             for port in self.listening:
                 port.stopReading()
+            if self.pacing is None:
+                from twisted.internet.task import LoopingCall
+
+                self.pacing = LoopingCall(self._pace_accepting)
+            if not self.pacing.running:
+                self.pacing.start(0.02, now=False)
         elif not self.accepting and busy < limit // 2:
             self.accepting = True
             for port in self.listening:
                 port.startReading()
+            if self.pacing is not None and self.pacing.running:
+                self.pacing.stop()
 
     def listen_success(self, port):
         self.listening.append(port)
