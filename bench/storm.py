@@ -334,7 +334,7 @@ def _nginx_topology(core):
     topology = loopback.Topology(database_url=database, redis_url=redis.url, env={**STORM_ENV, "CHAT_RATE_LIMIT": "off"})
     topology.prepare()
     topology.start()
-    pids = [p.process.pid for p in [*topology.workers, topology.nginx, redis]]
+    pids = [p.popen.pid for p in [*topology.workers, topology.nginx, redis]]
     os.system(" ".join(["taskset", "-a", "-p", "-c", str(core), *map(str, procstat.tree(pids))]) + " > /dev/null")
     port = int(topology.url.rsplit(":", 1)[1])
 
