@@ -27,6 +27,7 @@ import json
 import math
 import os
 import random
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -335,7 +336,8 @@ def _nginx_topology(core):
     topology.prepare()
     topology.start()
     pids = [p.popen.pid for p in [*topology.workers, topology.nginx, redis]]
-    os.system(" ".join(["taskset", "-a", "-p", "-c", str(core), *map(str, procstat.tree(pids))]) + " > /dev/null")
+    for pid in procstat.tree(pids):  # taskset takes one process at a time
+        subprocess.run(["taskset", "-a", "-p", "-c", str(core), str(pid)], stdout=subprocess.DEVNULL, check=False)
     port = int(topology.url.rsplit(":", 1)[1])
 
     def stop():
