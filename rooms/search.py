@@ -137,10 +137,16 @@ def _matching_ids(room, groups, before, limit):
         )
         params = [websearch_text(groups), room.id]
     elif connection.vendor == "sqlite":
+        # The FTS5 table is the outer loop (CROSS JOIN fixes the order) and walks its matches
+        # newest first (FTS5 reads rowids backwards itself), so a page stops after `limit`
+        # hits of this room. Left to itself, SQLite walks the room by seq and runs the MATCH
+        # once per message: seconds at 100,000. Rowid order is seq order within a room here:
+        # SQLite has one writer at a time, and every writer (rooms/store.py, the import) adds
+        # a room's messages in seq order.
         sql = (
-            "SELECT m.id FROM rooms_message_fts f JOIN rooms_message m ON m.id = f.rowid "
+            "SELECT m.id FROM rooms_message_fts f CROSS JOIN rooms_message m ON m.id = f.rowid "
             "WHERE rooms_message_fts MATCH %s "
-            f"AND m.room_id = %s AND m.deleted_seq IS NULL {seq_bound} ORDER BY m.seq DESC LIMIT %s"
+            f"AND m.room_id = %s AND m.deleted_seq IS NULL {seq_bound} ORDER BY f.rowid DESC LIMIT %s"
         )
         params = [fts5_expression(groups), room.id]
     else:
