@@ -16,7 +16,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
-from rooms import avatars, codes, names, services
+from rooms import avatars, codes, lobby, names, services
 from rooms.models import Identity, Message, Room
 
 BATCH = 1000
@@ -170,8 +170,8 @@ def _room(code):
     if code is None:
         return services.room_create()
     code = codes.normalize_code(code)
-    if not codes.looks_like_code(code):
-        raise ImportRefused(f"{code[:16]!r} is not a room code")
+    if not codes.looks_like_code(code) or lobby.is_lobby_code(code):
+        raise ImportRefused(f"{code[:16]!r} is not a room code a new room can have")
     if Room.objects.filter(code=code).exists():
         raise ImportRefused(f"there is a room {code} already")
     return Room.objects.create(code=code)

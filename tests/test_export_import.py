@@ -136,6 +136,16 @@ def test_an_import_into_a_code_that_is_taken_is_refused(history, tmp_path):
     path.write_text(_export(history.code), encoding="utf-8")
     with pytest.raises(CommandError, match="already"):
         _import(path, "--code", history.code)
+    with pytest.raises(CommandError, match="not a room code"):
+        _import(path, "--code", "LOBBY")
+
+
+def test_a_file_that_is_not_utf8_is_refused(db, tmp_path):
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes('{"type": "message", "body": "caf\xe9"}\n'.encode("latin-1"))
+    with pytest.raises(CommandError, match="not UTF-8"):
+        _import(path)
+    assert not Room.objects.exists()
 
 
 async def _body(response):
