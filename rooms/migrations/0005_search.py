@@ -15,6 +15,10 @@ POSTGRES_FORWARD = [
     "ALTER TABLE rooms_message ADD COLUMN search_vector tsvector GENERATED ALWAYS AS "
     f"(to_tsvector('simple'::regconfig, regexp_replace(body, '{_PUNCTUATION}', ' ', 'g'))) STORED",
     "CREATE INDEX message_search_vector ON rooms_message USING GIN (search_vector)",
+    # The planner estimates a word it has no statistics for from the rarest word it tracks; with
+    # the default (100) a rare word looked common enough that it walked the room backwards by
+    # seq, filtering a million rows (190 ms), instead of asking the GIN index (0.6 ms).
+    "ALTER TABLE rooms_message ALTER COLUMN search_vector SET STATISTICS 1000",
 ]
 POSTGRES_BACKWARD = [
     "DROP INDEX IF EXISTS message_search_vector",
