@@ -222,6 +222,12 @@ CHAT_REPLY_WAIT_MAX_SECONDS = env_float("CHAT_REPLY_WAIT_MAX_SECONDS", 5.0)  # l
 CHAT_SEND_BUFFER_BYTES = env_int("CHAT_SEND_BUFFER_BYTES", 1024 * 1024)
 CHAT_HEADER_TIMEOUT = env_float("CHAT_HEADER_TIMEOUT", 10.0)  # seconds for a request's headers, from its first byte
 CHAT_HEADER_PENDING_PER_ADDRESS = env_int("CHAT_HEADER_PENDING_PER_ADDRESS", 30)  # connections waiting for their headers
+# Search and export (rooms/search.py, rooms/export.py; docs/protocol.md "HTTP endpoints")
+CHAT_SEARCH_QUERY_MAX_LENGTH = env_int("CHAT_SEARCH_QUERY_MAX_LENGTH", 200)  # characters of a search
+CHAT_SEARCH_PAGE_SIZE = env_int("CHAT_SEARCH_PAGE_SIZE", 20)  # hits per page unless ?limit= says fewer
+CHAT_SEARCH_PAGE_MAX = env_int("CHAT_SEARCH_PAGE_MAX", 50)  # the most ?limit= may ask
+CHAT_SEARCH_RATE_LIMIT = env_str("CHAT_SEARCH_RATE_LIMIT", "30/60")  # searches per address in a window
+CHAT_EXPORTS_PER_ADDRESS = env_int("CHAT_EXPORTS_PER_ADDRESS", 2)  # exports one address may stream at once
 # `manage.py runserver` (daphne's) reads these; `python -m chatsite.serve` applies them itself.
 # Outgoing frames count against autobahn's message limit too, and a full sync frame can be a
 # few MB: the message limit stays high and the guard in rooms/guards.py refuses big input.

@@ -1,11 +1,13 @@
 """HTTP routes of the chat."""
 from django.urls import path
 
-from rooms import views
+from rooms import findviews, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("rooms/<str:code>/", views.room, name="room"),
     path("rooms/<str:code>/m/<int:message_id>/", views.permalink, name="permalink"),
+    path("rooms/<str:code>/search/", findviews.room_search, name="room_search"),
+    path("rooms/<str:code>/export/", findviews.room_export, name="room_export"),
     path("avatars/<str:public_id>.svg", views.avatar, name="avatar"),
 ]

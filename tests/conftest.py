@@ -27,15 +27,18 @@ def _chat_settings(settings):
 @pytest.fixture(autouse=True)
 def _fresh_guards():
     """Per-address counts (sockets, room-code misses, answer bytes) and the handshake counts start from zero in every test."""
+    from rooms import httplimits
     from rooms.live import arrivals, guards, replies
 
     guards.reset()
     replies.reset()
     arrivals.reset()
+    httplimits.reset()
     yield
     guards.reset()
     replies.reset()
     arrivals.reset()
+    httplimits.reset()
 
 
 @pytest.fixture(autouse=True)
