@@ -404,14 +404,16 @@ class SocketArrival:
     after: int | None = None
 
 
-def sockets_open(*, arrivals):
+def sockets_open(*, arrivals, joins=None):
     """Record many sockets' presence and answer their hellos at once: the handshakes that arrive
     together (a restart brings thousands) share one transaction and, per room, one members query,
     one latest page and one `?after=` read per distinct seq; the parts every hello of a room
     shares are serialized once. Returns each arrival's (hello as JSON text, the hello's seq), in order.
 
     A join is announced only for a member's first socket in the room (one frame list per room),
-    decided one member at a time (store.lock_members), so two tabs opening together announce one."""
+    decided one member at a time (store.lock_members), so two tabs opening together announce one.
+    Given a dict as `joins`, the join frames are put there by room code for the caller to publish
+    from the event loop once this returns (committed), instead of from this thread on commit."""
     with transaction.atomic():
         store.lock_members(sorted({(a.room.id, a.identity.public_id) for a in arrivals}))
         here = set(
@@ -426,13 +428,16 @@ def sockets_open(*, arrivals):
                      channel_name=a.channel_name, seen_at=now)
             for a in arrivals
         ])
-        joins = defaultdict(list)
+        joined = defaultdict(list)
         for a in arrivals:
             if (a.room.id, a.identity.public_id) not in here:
                 here.add((a.room.id, a.identity.public_id))
-                joins[a.room.code].append(protocol.presence("join", a.identity))
-        for code, frames in joins.items():
-            doorway.publish_on_commit(code, frames)
+                joined[a.room.code].append(protocol.presence("join", a.identity))
+        for code, frames in joined.items():
+            if joins is None:
+                doorway.publish_on_commit(code, frames)
+            else:
+                joins[code] = frames
     return _hellos(arrivals)
 
 

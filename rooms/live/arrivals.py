@@ -20,6 +20,7 @@ from collections import deque
 from django.conf import settings
 
 from rooms import identities, selectors, services
+from rooms.live import doorway
 from rooms.live.batching import Batcher
 
 _batchers = weakref.WeakKeyDictionary()  # event loop -> (identify Batcher, open Batcher)
@@ -31,6 +32,13 @@ def _identify(scopes):
     return [(rooms[scope["url_route"]["kwargs"]["code"]], person) for scope, person in zip(scopes, people, strict=True)]
 
 
+def _open_batch(arrivals):
+    """The batch's hellos, and its join frames by room, published by the Batcher from the event
+    loop once the batch is committed: the database thread does not wait while they are sent."""
+    joins = {}
+    return services.sockets_open(arrivals=arrivals, joins=joins), joins
+
+
 def _for_loop():
     loop = asyncio.get_running_loop()
     pair = _batchers.get(loop)
@@ -38,7 +46,7 @@ def _for_loop():
         # Batches of at most a hundred: a message write waiting on the same database thread waits
         # behind one batch, not behind a whole storm.
         pair = _batchers[loop] = (Batcher(_identify, max_items=200),
-                                  Batcher(lambda arrivals: services.sockets_open(arrivals=arrivals), max_items=100))
+                                  Batcher(_open_batch, max_items=100, then=doorway.publish))
     return pair
 
 

@@ -8,17 +8,25 @@ thousandth request waits for a few batches, not for a thousand trips. A request 
 is cancelled before its batch starts (its client left) costs nothing.
 """
 import asyncio
+import logging
 
 from channels.db import database_sync_to_async
+
+log = logging.getLogger(__name__)
 
 
 class Batcher:
     """`await submit(item)` -> the item's result from `work(items)` (a list, in order; an item's
-    result may be an exception, which is raised to its caller)."""
+    result may be an exception, which is raised to its caller).
 
-    def __init__(self, work, max_items=500):
+    With `then`, `work` returns (results, extra) and `await then(extra)` runs on the event loop
+    before the callers hear back: what the batch has to announce once it is committed, without
+    holding the database thread while it is sent."""
+
+    def __init__(self, work, max_items=500, then=None):
         self.work = database_sync_to_async(work)
         self.max_items = max_items
+        self.then = then
         self.pending = []  # (item, future)
         self.task = None
 
@@ -39,6 +47,13 @@ class Batcher:
                 results = await self.work([item for item, _ in batch])
             except Exception as exc:  # every caller must hear back, or its handshake hangs
                 results = [exc] * len(batch)
+            else:
+                if self.then is not None:
+                    results, extra = results
+                    try:
+                        await self.then(extra)
+                    except Exception:  # committed: the callers still get what was stored for them
+                        log.exception("announcing a batch failed")
             for (_, future), result in zip(batch, results, strict=True):
                 if future.done():
                     continue

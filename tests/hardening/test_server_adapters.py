@@ -88,6 +88,17 @@ DAPHNE = {
     (Server, "create_application"): "ChatServer: offers chatsite.frames, sets the scheme",
     (CommandLineInterface, "server_class"): "main: runs ChatServer",
 }
+
+
+def test_autobahn_still_formats_its_per_connection_debug_lines_with_the_module_pformat():
+    """daphne_server makes autobahn's module-level `pformat` lazy: an upgrade that formats those
+    lines some other way would bring their cost back silently."""
+    import autobahn.websocket.protocol as module
+
+    source = inspect.getsource(module)
+    assert "from pprint import pformat" in source and "attrs=pformat(configAttrLog)" in source
+
+
 UVICORN = {
     "run_asgi": "offers chatsite.frames in the scope",
     "scope": "offers chatsite.frames in the scope",
