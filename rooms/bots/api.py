@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async as db
 from django.conf import settings
 from django.http import JsonResponse
 from ninja import Header, NinjaAPI, Query, Schema
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import Field
 
@@ -110,6 +110,13 @@ def _chat_error(request, exc):
 @api.exception_handler(AuthenticationError)
 def _auth_error(request, exc):
     return error_response(UNAUTHORIZED, "Send the bot's token: 'Authorization: Bearer <token>'.")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc):
+    if exc.status_code == 400:  # Ninja's answer to a body that is not JSON
+        return error_response(protocol.BAD_JSON, "The request body must be JSON.")
+    return error_response(protocol.BAD_FRAME if exc.status_code < 500 else protocol.UNAVAILABLE, str(exc))
 
 
 @api.exception_handler(ValidationError)
