@@ -24,7 +24,7 @@ from datetime import timedelta
 
 from channels.db import DatabaseSyncToAsync
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -151,7 +151,16 @@ class DeliveryLoop:
         self.wakeup = asyncio.Event()
 
     def _db(self, function, *args, **kwargs):
-        return DatabaseSyncToAsync(function, thread_sensitive=False, executor=self.db_executor)(*args, **kwargs)
+        def call():
+            # In the loop's own context, where asgiref keeps this thread's connection: one that
+            # broke (the database restarted) or outlived CONN_MAX_AGE is replaced.
+            close_old_connections()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                close_old_connections()
+
+        return DatabaseSyncToAsync(call, thread_sensitive=False, executor=self.db_executor)()
 
     async def run(self, stop=None):
         loop = asyncio.get_running_loop()

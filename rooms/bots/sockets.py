@@ -12,6 +12,7 @@ A socket without a token goes on as before (cookies, Origin required).
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
+from django.db import close_old_connections
 
 from rooms import protocol
 from rooms.bots import accounts
@@ -39,6 +40,17 @@ def _room_code(scope):
     return normalize_code(parts[2]) if len(parts) >= 3 and parts[:2] == ["ws", "rooms"] else None
 
 
+@database_sync_to_async
+def _bot_for_token(token):
+    try:
+        return accounts.bot_for_token(token)
+    finally:
+        # Inside the caller's context, where asgiref 3.13 keeps the connection this opened
+        # (channels' own close_old_connections runs outside it): a refused socket's task ends
+        # here, and its connection must not outlive it past CONN_MAX_AGE.
+        close_old_connections()
+
+
 class BotTokenMiddleware:
     def __init__(self, app):
         self.app = app
@@ -47,7 +59,7 @@ class BotTokenMiddleware:
         token = token_of(scope) if scope["type"] == "websocket" else None
         if token is None:
             return await self.app(scope, receive, send)
-        bot = await database_sync_to_async(accounts.bot_for_token)(token)
+        bot = await _bot_for_token(token)
         if bot is None:
             return await _refuse(receive, send, UNAUTHORIZED, "The bot token is unknown or revoked.", CLOSE_UNAUTHORIZED)
         if bot.room.code != _room_code(scope):
