@@ -8,12 +8,14 @@ the token is even looked up, so guessing tokens is bounded too) and CHAT_BOT_RAT
 token (the socket's frame limit); past either, 429 `rate_limited` with Retry-After. Token
 requests carry no cookie, so CSRF does not apply (Ninja's default for non-cookie auth).
 """
+import logging
 import math
 from typing import Any
 
 from channels.db import database_sync_to_async as db
 from django.conf import settings
-from django.http import JsonResponse
+from django.db import DatabaseError
+from django.http import HttpResponse, JsonResponse
 from ninja import Header, NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
@@ -24,9 +26,11 @@ from rooms.bots import accounts
 from rooms.bots.sockets import UNAUTHORIZED
 from rooms.codes import normalize_code
 from rooms.errors import ChatError
-from rooms.live import writer
+from rooms.live import replies, writer
 from rooms.live.guards import KeyedWindow, request_address
 from rooms.live.ratelimit import parse_rate
+
+log = logging.getLogger("rooms.bots")
 
 NOT_IMPLEMENTED = "not_implemented"
 
@@ -97,6 +101,8 @@ api = NinjaAPI(
 
 def error_response(code, detail, retry_after=None):
     response = JsonResponse({"code": code, "detail": detail}, status=STATUS.get(code, 400))
+    if retry_after is None and code in (protocol.RATE_LIMITED, protocol.UNAVAILABLE):
+        retry_after = 1  # the write queue was full or the database away: soon
     if retry_after is not None:
         response["Retry-After"] = str(max(1, math.ceil(retry_after)))
     return response
@@ -105,6 +111,12 @@ def error_response(code, detail, retry_after=None):
 @api.exception_handler(ChatError)
 def _chat_error(request, exc):
     return error_response(exc.code, exc.detail, getattr(exc, "retry_after", None))
+
+
+@api.exception_handler(DatabaseError)
+def _database_error(request, exc):
+    log.warning("database unavailable for an API request", exc_info=True)
+    return error_response(protocol.UNAVAILABLE, "The server cannot reach its database just now; try again.")
 
 
 @api.exception_handler(AuthenticationError)
@@ -219,7 +231,10 @@ async def get_messages(request, code: str, params: Query[After]):
     room = _room_of(request.auth, code)
     limit = min(params.limit or settings.CHAT_SYNC_MAX, settings.CHAT_SYNC_MAX)
     seq, changes, has_more = await db(selectors.changes_after)(room, params.after, limit)
-    return JsonResponse(protocol.sync(seq, changes, has_more), json_dumps_params={"ensure_ascii": False})
+    text = protocol.dumps(protocol.sync(seq, changes, has_more))
+    # Counted against the address's answer bytes like a socket's sync (CHAT_REPLY_BUDGET).
+    await replies.budget().spend(request_address(request), len(text.encode()))
+    return HttpResponse(text, content_type="application/json")
 
 
 @api.get("/rooms/{code}", response={200: RoomOut, **ERRORS}, summary="The room: seq, topic, members present")

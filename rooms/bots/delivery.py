@@ -59,8 +59,13 @@ def backoff(attempts):
 def claim(limit):
     """Due deliveries, leased to this worker (attempts counted), with their bots."""
     now = timezone.now()
+    due = BotDelivery.objects.filter(status=BotDelivery.PENDING, next_attempt_at__lte=now)
+    # A plain read first (the partial index `botdelivery_due`): an idle worker's poll takes no
+    # lock, which on SQLite would be the database's one write lock, wanted by the messages.
+    if not due.exists():
+        return []
     with transaction.atomic():
-        due = BotDelivery.objects.filter(status=BotDelivery.PENDING, next_attempt_at__lte=now).order_by("next_attempt_at", "id")
+        due = due.order_by("next_attempt_at", "id")
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True, of=("self",))
         rows = list(due.select_related("bot__identity", "bot__room")[:limit])

@@ -50,3 +50,9 @@ def test_staff_revoke_and_read_the_delivery_log(staff, alice, settings):
     client.post("/admin/rooms/bot/", {"action": "revoke", "_selected_action": [bot.pk]})
     assert accounts.bot_for_token(token) is None
     assert BotDelivery.objects.get().status == "dropped"
+
+
+def test_a_bots_avatar_is_drawn_like_anyones():
+    bot, _ = bots.create_bot(services.room_create(), "Painter")
+    response = Client().get(f"/avatars/{bot.identity.public_id}.svg")
+    assert response.status_code == 200 and response["Content-Type"].startswith("image/svg+xml")
