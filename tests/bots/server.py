@@ -3,17 +3,45 @@ SQLite file), a real HTTP client, bots made with `manage.py create_bot`, and web
 import hashlib
 import hmac
 import json
+import os
 import subprocess
 import sys
 import threading
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 from tests.hardening.conftest import ROOT, Daphne
 
 
 class BotServer(Daphne):
+    """On PostgreSQL when the tests run on it (DATABASE_URL): a fresh database of its own, named
+    after DATABASE_TEST_NAME and the port, dropped at stop(); else SQLite in its folder."""
+
+    def __init__(self, tmp, **env):
+        super().__init__(tmp, **env)
+        url = os.environ.get("DATABASE_URL", "")
+        self.pg = None
+        if url.startswith("postgres"):
+            parts = urlsplit(url)
+            self.pg = (url, f"{os.environ.get('DATABASE_TEST_NAME', 'chatsite_test')}_srv_{self.port}")
+            self.env["DATABASE_URL"] = parts._replace(path=f"/{self.pg[1]}").geturl()
+            self.env["CONN_MAX_AGE"] = "0"
+            self._admin(f'DROP DATABASE IF EXISTS "{self.pg[1]}"', f'CREATE DATABASE "{self.pg[1]}"')
+
+    def _admin(self, *statements):
+        import psycopg
+
+        with psycopg.connect(self.pg[0].replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
+            for statement in statements:
+                conn.execute(statement)
+
+    def stop(self):
+        super().stop()
+        if self.pg is not None:
+            self._admin(f'DROP DATABASE IF EXISTS "{self.pg[1]}" WITH (FORCE)')
+
     def manage(self, *args):
         result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True,
                                 capture_output=True, text=True, timeout=60)

@@ -121,3 +121,47 @@ def test_worker_killed_mid_delivery_loses_none(server):
         assert deliveries[0][2] == deliveries[1][2]  # the same delivery, made again
     finally:
         receiver.stop()
+
+
+def test_a_separate_delivery_worker_killed_mid_delivery_loses_none(tmp_path):
+    """CHAT_WEBHOOK_WORKER=off: `manage.py deliver_webhooks` delivers; killed mid-delivery, the
+    next worker makes the delivery again."""
+    import subprocess
+    import sys
+
+    from tests.hardening.conftest import ROOT
+
+    server = BotServer(tmp_path, **WEBHOOK_ENV, CHAT_WEBHOOK_WORKER="off").start()
+    receiver = Receiver(ports.free_port(ports.HARDENING, taken={server.port}))
+    workers = []
+
+    def worker():
+        log = open(tmp_path / f"worker-{len(workers)}.log", "w")
+        workers.append(subprocess.Popen([sys.executable, "manage.py", "deliver_webhooks"], cwd=ROOT, env=server.env,
+                                        stdout=log, stderr=subprocess.STDOUT))
+
+    try:
+        code = server.new_room()
+        _, receiver.secret = server.create_bot(code, "Outside", "--webhook", receiver.url)
+        receiver.hold = threading.Event()
+        receiver.start()
+        sock = person(server, code)
+        message = say(sock, "for the outside worker")
+        time.sleep(1)
+        assert receiver.deliveries == []  # the server itself delivers nothing with the setting off
+        worker()
+        receiver.wait_for(lambda d: len(d) == 1)
+        workers[0].send_signal(signal.SIGKILL)
+        workers[0].wait(10)
+        receiver.hold.set()
+        receiver.hold = None
+        worker()
+        deliveries = receiver.wait_for(lambda d: len(d) >= 2)
+        assert [d[0] for d in deliveries] == [message, message] and deliveries[0][2] == deliveries[1][2]
+        sock.close()
+    finally:
+        for process in workers:
+            process.kill()
+            process.wait()
+        receiver.stop()
+        server.stop()
