@@ -18,7 +18,7 @@ def create_bot(*, room, name, created_by=None, webhook_url="", mentions_only=Fal
     if clean is None:
         raise ChatError("invalid_name", "A bot needs a name with at least one visible character.")
     if webhook_url:
-        addresses.check_url_form(webhook_url)
+        addresses.check_url(webhook_url)
     token = tokens.new_token()
     with transaction.atomic():
         identity = Identity.objects.create(

@@ -27,6 +27,22 @@ def check_url_form(url):
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), path
 
 
+def check_url(url):
+    """What can be said of a webhook URL when it is saved, without a DNS lookup: its form, and
+    an address written in it (or `localhost`) that is not public is refused unless allowed. The
+    name's addresses are checked again at every delivery (`resolve`)."""
+    scheme, host, port, path = check_url_form(url)
+    if settings.CHAT_WEBHOOK_ALLOW_PRIVATE:
+        return
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if host.lower().rstrip(".") == "localhost" or host.lower().endswith(".localhost") or (
+            literal is not None and not public(str(literal))):
+        raise ChatError(INVALID_WEBHOOK, f"The webhook host {host} is not a public address.")
+
+
 def public(address):
     ip = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:

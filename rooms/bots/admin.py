@@ -28,7 +28,7 @@ class BotForm(forms.ModelForm):
         url = self.cleaned_data["webhook_url"]
         if url:
             try:
-                addresses.check_url_form(url)
+                addresses.check_url(url)
             except ChatError as exc:
                 raise forms.ValidationError(exc.detail) from None
         return url

@@ -138,3 +138,15 @@ def test_public_address_and_bad_urls():
     for url in ["ftp://example.com/", "http:///nohost", "http://user:pw@example.com/", "not a url"]:
         with pytest.raises(ChatError):
             addresses.check_url_form(url)
+
+
+def test_a_webhook_on_a_private_address_is_refused_when_the_bot_is_made(settings):
+    settings.CHAT_WEBHOOK_ALLOW_PRIVATE = False
+    room = services.room_create()
+    for url in ["http://127.0.0.1:8081/", "http://localhost/", "http://[fd00::1]/", "http://10.0.0.8/"]:
+        with pytest.raises(ChatError) as refused:
+            bots.create_bot(room, "Inside", webhook_url=url)
+        assert refused.value.code == "invalid_webhook"
+    bots.create_bot(room, "Outside", webhook_url="https://example.com/hook")  # names are checked at delivery
+    settings.CHAT_WEBHOOK_ALLOW_PRIVATE = True
+    bots.create_bot(room, "Allowed", webhook_url="http://127.0.0.1:8081/")
