@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "ninja",  # the bots' API: its /api/docs page's template and static files
     "rooms",
 ]
 
@@ -233,3 +234,17 @@ CHAT_EXPORTS_PER_ADDRESS = env_int("CHAT_EXPORTS_PER_ADDRESS", 2)  # exports one
 # few MB: the message limit stays high and the guard in rooms/guards.py refuses big input.
 DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = CHAT_FRAME_MAX_BYTES
 DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = env_int("DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE", 16 * 1024 * 1024)
+
+# --- bots (docs/bots.md) ---
+CHAT_BOT_RATE_LIMIT = env_str("CHAT_BOT_RATE_LIMIT", CHAT_RATE_LIMIT)  # API requests per bot token, like a socket's frames
+CHAT_API_ADDRESS_LIMIT = env_str("CHAT_API_ADDRESS_LIMIT", "120/10")  # /api/ requests per address, bad tokens included
+CHAT_WEBHOOK_WORKER = env_str("CHAT_WEBHOOK_WORKER", "loop")  # loop: each server worker delivers; off: run manage.py deliver_webhooks
+CHAT_WEBHOOK_ALLOW_PRIVATE = env_bool("CHAT_WEBHOOK_ALLOW_PRIVATE", False)  # loopback/private webhook URLs (tests, one-machine setups)
+CHAT_WEBHOOK_TIMEOUT_SECONDS = env_float("CHAT_WEBHOOK_TIMEOUT_SECONDS", 5.0)  # connect and each read of a delivery
+CHAT_WEBHOOK_MAX_RESPONSE_BYTES = env_int("CHAT_WEBHOOK_MAX_RESPONSE_BYTES", 64 * 1024)  # a longer answer is not read
+CHAT_WEBHOOK_MAX_ATTEMPTS = env_int("CHAT_WEBHOOK_MAX_ATTEMPTS", 12)  # then the delivery is marked failed
+CHAT_WEBHOOK_BACKOFF_SECONDS = env_float("CHAT_WEBHOOK_BACKOFF_SECONDS", 2.0)  # first retry; doubles each time
+CHAT_WEBHOOK_BACKOFF_MAX_SECONDS = env_float("CHAT_WEBHOOK_BACKOFF_MAX_SECONDS", 600.0)
+CHAT_WEBHOOK_POLL_SECONDS = env_float("CHAT_WEBHOOK_POLL_SECONDS", 2.0)  # how often a worker looks for due retries
+CHAT_WEBHOOK_CONCURRENCY = env_int("CHAT_WEBHOOK_CONCURRENCY", 4)  # deliveries in flight per worker
+CHAT_WEBHOOK_BOTS_CACHE_SECONDS = env_float("CHAT_WEBHOOK_BOTS_CACHE_SECONDS", 2.0)  # how stale the webhook bot list may be

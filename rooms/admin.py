@@ -71,3 +71,6 @@ class IdentityAdmin(admin.ModelAdmin):
         else:
             obj.name_key = names.name_key(obj.name)
             super().save_model(request, obj, form, change)
+
+
+from rooms.bots import admin as bots_admin  # noqa: E402,F401  (bots and their delivery log)

@@ -60,7 +60,9 @@ def for_sockets(scopes):
     """The identities of many sockets at once (their cookies; one query for all): each is its
     row, the unsaved one its cookie carries, an older session's, or a random one for the
     socket's lifetime."""
-    carried = [parse_cookie(scope.get("cookies", {}).get(settings.CHAT_IDENTITY_COOKIE)) for scope in scopes]
+    # A bot's socket carries its identity, found by its token (rooms/bots/sockets.py).
+    carried = [scope.get("chat_bot_identity") or parse_cookie(scope.get("cookies", {}).get(settings.CHAT_IDENTITY_COOKIE))
+               for scope in scopes]
     ids = {identity.public_id for identity in carried if identity is not None}
     rows = {row.public_id: row for row in Identity.objects.filter(public_id__in=ids)} if ids else {}
     found = []

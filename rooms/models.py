@@ -174,3 +174,7 @@ class Presence(models.Model):
             models.Index(fields=["room", "name_key"], name="presence_room_name_key"),
             models.Index(fields=["public_id"], name="presence_public_id"),
         ]
+
+
+# Bots and their webhook deliveries live in rooms/bots/models.py; imported here so Django finds them.
+from rooms.bots.models import Bot, BotDelivery  # noqa: E402,F401

@@ -8,6 +8,7 @@ import re
 import emoji
 from django.conf import settings
 
+from rooms.bots import BOT_ID_PREFIX
 from rooms.errors import ChatError
 
 # Error codes (stable; clients may switch on them).
@@ -208,7 +209,10 @@ def echoable_client_id(frame):
 # ---- server -> client ----
 
 def member(identity):
-    return {"id": identity.public_id, "name": identity.name, "avatar": f"/avatars/{identity.public_id}.svg"}
+    found = {"id": identity.public_id, "name": identity.name, "avatar": f"/avatars/{identity.public_id}.svg"}
+    if identity.public_id.startswith(BOT_ID_PREFIX):
+        found["bot"] = True  # only bots carry it (rooms/bots)
+    return found
 
 
 def _time(moment):

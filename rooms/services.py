@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from rooms import avatars, codes, names, protocol, reactions, selectors, store
+from rooms.bots import outbox as bots_outbox
 from rooms.errors import ChatError
 from rooms.live import doorway
 from rooms.models import Identity, Message, Presence, Room
@@ -178,6 +179,8 @@ def messages_store(*, requests):
                 ))
                 results[index] = (frame, True)
                 frames_by_room[room.code].append(frame)
+        # Webhook deliveries commit with their messages (rooms/bots/outbox.py): none is lost.
+        bots_outbox.enqueue({room.code: room for room in fresh}, frames_by_room)
     for index, result in enumerate(results):
         if isinstance(result, int):
             results[index] = results[result]

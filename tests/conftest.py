@@ -22,6 +22,7 @@ def _chat_settings(settings):
     settings.CHAT_TICK_SECONDS = 60  # tests that need ticks ask for them
     settings.CHAT_RATE_LIMIT = "20/10"
     settings.ALLOWED_HOSTS = ["localhost", "testserver"]
+    settings.CHAT_WEBHOOK_WORKER = "off"  # tests of webhooks run their own delivery loop
 
 
 @pytest.fixture(autouse=True)

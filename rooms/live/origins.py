@@ -7,7 +7,8 @@ Django's CSRF Origin check does for forms: the handshake's own `scheme://host[:p
 when the request is secure, honouring SECURE_PROXY_SSL_HEADER behind a proxy; the host as
 `request.get_host()` takes and validates it against ALLOWED_HOSTS) or an entry of CSRF_TRUSTED_ORIGINS
 (`https://*.example.com` allows its subdomains, as in Django). Anything else, `null` or no
-Origin at all, is refused in the handshake: HTTP 403 on every server.
+Origin at all, is refused in the handshake: HTTP 403 on every server. One exception: a bot's
+socket that carries a valid token for its room may omit Origin (rooms/bots/sockets.py).
 """
 import logging
 from urllib.parse import urlsplit
@@ -78,6 +79,8 @@ def is_trusted(origin):
 
 def origin_allowed(scope):
     origin = _header(scope, b"origin")
+    if origin is None and scope.get("chat_bot_identity") is not None:
+        return True  # a bot's socket with a valid token for its room (rooms/bots/sockets.py)
     if origin is None or origin == "null":
         return False
     return origin == own_origin(scope) or is_trusted(origin)

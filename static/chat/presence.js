@@ -1,6 +1,14 @@
 /** Who is here: the member list and its counts, and the toggle that shows it on a phone. */
 const OPEN_CLASS = "members-open";
 
+/** The mark of a bot (a program with a token, docs/bots.md) beside its name. */
+export function botBadge() {
+  const badge = document.createElement("span");
+  badge.className = "bot-badge";
+  badge.textContent = "bot";
+  return badge;
+}
+
 export function createMemberList({ list, counts, toggle, layout, me }) {
   function item(member) {
     const li = document.createElement("li");
@@ -11,6 +19,7 @@ export function createMemberList({ list, counts, toggle, layout, me }) {
     name.className = "name";
     name.textContent = member.name;
     li.append(avatar, name);
+    if (member.bot) li.append(" ", botBadge());
     if (member.id === me.id) {
       const you = document.createElement("span");
       you.className = "you";

@@ -79,6 +79,7 @@ export function createRenderer({ me, nameOf }) {
     const main = make("div", "message-main");
     const meta = make("div", "message-meta");
     meta.append(make("span", "author", author.name), " ");
+    if (author.bot) meta.append(make("span", "bot-badge", "bot"), " ");
     if (sentAt) setTime(meta.appendChild(make("time")), sentAt);
     const edited = make("span", "edited", "(edited)");
     edited.hidden = !frame.edited_at;
