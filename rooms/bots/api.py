@@ -249,15 +249,18 @@ async def get_room(request, code: str):
                         json_dumps_params={"ensure_ascii": False})
 
 
-@api.get("/rooms/{code}/search", response={200: dict, 501: Error, **ERRORS}, summary="Search the room")
-async def search(request, code: str, q: str = ""):
-    """Newest first, paginated (rooms/search.py); 501 `not_implemented` on a server without search."""
+@api.get("/rooms/{code}/search", response={200: dict, **ERRORS}, summary="Search the room")
+async def search(request, code: str, q: str, before: int | None = None, limit: int | None = None):
+    """The room's messages matching `q` (docs/protocol.md, HTTP endpoints: the search syntax),
+    newest first: `{"query", "hits", "next_before"}` as the room's search page gives it in JSON;
+    `before=<next_before>` for the next page."""
+    from rooms import findviews
+    from rooms import search as room_search
+
     room = _room_of(request.auth, code)
     try:
-        from rooms.search import search_room
-    except ImportError:
-        raise ApiError(NOT_IMPLEMENTED, "Search is not available on this server.") from None
-    params = dict(request.GET.items())
-    params.pop("q", None)
-    result = await db(search_room)(room, q, **params)
-    return JsonResponse(result, safe=False, json_dumps_params={"ensure_ascii": False})
+        hits, next_before = await db(room_search.search_room)(room, q.strip(), before=before, limit=limit)
+    except room_search.SearchQueryError as exc:
+        raise ApiError(protocol.INVALID_FIELD, str(exc)) from None
+    result = {"query": q.strip(), "hits": [findviews.hit_json(hit, room.code) for hit in hits], "next_before": next_before}
+    return JsonResponse(result, json_dumps_params={"ensure_ascii": False})

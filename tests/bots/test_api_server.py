@@ -96,15 +96,16 @@ def test_rate_limited_per_token_with_retry_after(server, room):
     assert server.request("GET", f"/api/rooms/{code}", other_token)[0] == 200
 
 
-def test_search_is_not_implemented_without_search(server, room):
+def test_a_bot_searches_its_room_and_finds_its_words_newest_first(server, room):
     code, token = room
-    status, _, error = server.request("GET", f"/api/rooms/{code}/search?q=hello", token)
-    try:
-        import rooms.search  # noqa: F401
-    except ImportError:
-        assert (status, error["code"]) == (501, "not_implemented")
-    else:
-        assert status == 200
+    for body in ("the kettle is on", "nothing to see", "kettle again"):
+        assert server.request("POST", f"/api/rooms/{code}/messages", token, {"body": body})[0] == 201
+    status, _, found = server.request("GET", f"/api/rooms/{code}/search?q=kettle", token)
+    assert status == 200
+    assert [hit["message"]["body"] for hit in found["hits"]] == ["kettle again", "the kettle is on"]
+    assert "<mark>kettle</mark>" in found["hits"][0]["excerpt_html"]
+    status, _, error = server.request("GET", f"/api/rooms/{code}/search?q=kettle&limit=x", token)
+    assert (status, error["code"]) == (400, "invalid_field")
 
 
 def test_openapi_document_and_docs_page(server):
