@@ -227,3 +227,13 @@ CHAT_HEADER_PENDING_PER_ADDRESS = env_int("CHAT_HEADER_PENDING_PER_ADDRESS", 30)
 # few MB: the message limit stays high and the guard in rooms/guards.py refuses big input.
 DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = CHAT_FRAME_MAX_BYTES
 DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = env_int("DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE", 16 * 1024 * 1024)
+
+# --- identities you can carry, and limits every worker shares (issue 15; docs/identity.md) ---
+REDIS_PREFIX = env_str("REDIS_PREFIX", "chatsite")  # also names the shared-limit keys in Redis
+# With REDIS_URL, how long a socket stays counted for its address after its worker last refreshed
+# it (a third of this): the sockets of a crashed worker stop counting within this (5-3600 s).
+CHAT_SHARED_SOCKET_TTL = env_float("CHAT_SHARED_SOCKET_TTL", 60.0)
+# Opening or confirming a key link (/me/restore/<secret>/) per address: guesses of a 256-bit
+# secret are hopeless anyway; this keeps the lookups cheap and the logs quiet.
+CHAT_RESTORE_LIMIT = env_str("CHAT_RESTORE_LIMIT", "10/600")
+CHAT_IDENTITY_KEY_DAYS = env_int("CHAT_IDENTITY_KEY_DAYS", 365)  # a key link works this long; 0: until replaced
