@@ -174,3 +174,15 @@ class Presence(models.Model):
             models.Index(fields=["room", "name_key"], name="presence_room_name_key"),
             models.Index(fields=["public_id"], name="presence_public_id"),
         ]
+
+
+class IdentityKey(models.Model):
+    """An identity's private key link (/me/restore/<secret>/), stored only as the SHA-256 of its
+    secret. One per identity: making a new key replaces the old one (rooms/carry.py)."""
+
+    identity = models.OneToOneField(Identity, on_delete=models.CASCADE, related_name="key")
+    secret_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"key of {self.identity}"
