@@ -231,7 +231,7 @@ DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = env_int("DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE",
 # --- identities you can carry, and limits every worker shares (issue 15; docs/identity.md) ---
 REDIS_PREFIX = env_str("REDIS_PREFIX", "chatsite")  # also names the shared-limit keys in Redis
 # With REDIS_URL, how long a socket stays counted for its address after its worker last refreshed
-# it (a third of this): the sockets of a crashed worker stop counting within this (5-3600 s).
+# it (a third of this): the sockets of a crashed worker stop counting within this (1-3600 s).
 CHAT_SHARED_SOCKET_TTL = env_float("CHAT_SHARED_SOCKET_TTL", 60.0)
 # Opening or confirming a key link (/me/restore/<secret>/) per address: guesses of a 256-bit
 # secret are hopeless anyway; this keeps the lookups cheap and the logs quiet.
