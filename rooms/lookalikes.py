@@ -67,14 +67,25 @@ def _prototypes():
     return table
 
 
+@functools.cache
+def _drop_ignorable():
+    """A str.translate table that deletes every ignorable character (built once, ~0.3 s)."""
+    table = dict.fromkeys(code for low, high in _IGNORABLE_RANGES for code in range(low, high + 1))
+    table.update(dict.fromkeys(code for code in range(0x110000) if unicodedata.category(chr(code)) == "Cf"))
+    return table
+
+
+@functools.cache
+def _to_prototype():
+    return {ord(char): target for char, target in _prototypes().items()}
+
+
 def _fold(text):
-    text = unicodedata.normalize("NFKC", text)
-    return "".join(ch for ch in text if not is_ignorable(ch)).casefold()
+    return unicodedata.normalize("NFKC", text).translate(_drop_ignorable()).casefold()
 
 
 def _prototype_of(text):
-    table = _prototypes()
-    return "".join(table.get(ch, ch) for ch in text)
+    return text.translate(_to_prototype())
 
 
 def skeleton(name):
@@ -87,7 +98,7 @@ def skeleton(name):
 def keys(name):
     """The keys under which `name` is protected or compared: its skeleton, and the skeleton of
     the name with its case kept (capital I and small l look alike; small i and l do not)."""
-    kept_case = "".join(ch for ch in unicodedata.normalize("NFKC", name) if not is_ignorable(ch))
+    kept_case = unicodedata.normalize("NFKC", name).translate(_drop_ignorable())
     return frozenset({skeleton(name), skeleton(_prototype_of(kept_case))})
 
 
