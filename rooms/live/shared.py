@@ -31,6 +31,9 @@ from limits import RateLimitItemPerSecond
 log = logging.getLogger("rooms.guards")
 
 WORKER = uuid.uuid4().hex[:12]  # names this process's socket entries in Redis
+# A count that Redis cannot give within this is skipped (fails open): a handshake or a page must
+# not wait for a stalled Redis as long as the channel layer's reads may (REDIS_SOCKET_TIMEOUT).
+_TIMEOUTS = {"socket_timeout": 2.0, "socket_connect_timeout": 2.0}
 
 
 def enabled():
@@ -56,7 +59,7 @@ class RedisWindow:
             from limits.storage import RedisStorage
             from limits.strategies import MovingWindowRateLimiter
 
-            storage = RedisStorage(_redis_uri(), key_prefix=_prefix(), socket_timeout=settings.REDIS_SOCKET_TIMEOUT)
+            storage = RedisStorage(_redis_uri(), key_prefix=_prefix(), **_TIMEOUTS)
             self._sync = MovingWindowRateLimiter(storage)
         return self._sync
 
@@ -66,8 +69,7 @@ class RedisWindow:
             from limits.aio.storage import RedisStorage
             from limits.aio.strategies import MovingWindowRateLimiter
 
-            storage = RedisStorage("async+" + _redis_uri(), implementation="redispy", key_prefix=_prefix(),
-                                   socket_timeout=settings.REDIS_SOCKET_TIMEOUT)
+            storage = RedisStorage("async+" + _redis_uri(), implementation="redispy", key_prefix=_prefix(), **_TIMEOUTS)
             self._loop, self._async = loop, MovingWindowRateLimiter(storage)
         return self._async
 
@@ -165,7 +167,7 @@ class RedisSockets:
         if self._loop is not loop:
             import redis.asyncio as redis
 
-            client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=settings.REDIS_SOCKET_TIMEOUT)
+            client = redis.Redis.from_url(settings.REDIS_URL, **_TIMEOUTS)
             self._loop, self._connection = loop, (client, client.register_script(_OPEN))
         return self._connection
 
@@ -252,11 +254,13 @@ def forget_all():
         return
     import redis
 
-    client = redis.Redis.from_url(settings.REDIS_URL)
+    client = redis.Redis.from_url(settings.REDIS_URL, **_TIMEOUTS)
     try:
         for pattern in (f"{_prefix()}*", f"{settings.REDIS_PREFIX}:sockets:*"):
             keys = list(client.scan_iter(match=pattern, count=1000))
             if keys:
                 client.delete(*keys)
+    except redis.ConnectionError:
+        pass  # nothing to forget where nothing can be reached
     finally:
         client.close()
