@@ -45,3 +45,21 @@ def test_a_rename_to_a_lookalike_of_someone_present_is_refused_on_the_page(perso
     bob.page.get_by_role("button", name="Rename").click()
     expect(bob.page.locator("#rename-error")).to_contain_text("already called")
     expect(alice.members()).to_have_text(["Alice", "Bob"])
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_identity_pages_have_no_serious_accessibility_violation(person, scheme):
+    from tests.browser.test_accessibility import audit
+
+    alice = person("Alice")
+    alice.page.emulate_media(color_scheme=scheme)
+    alice.create_room()
+    alice.page.goto("/me/")
+    assert audit(alice.page) == []
+    alice.page.get_by_role("button", name="Make a key link").click()
+    link = alice.page.locator("#key-link").input_value()
+    assert audit(alice.page) == []
+    other = person("Other")
+    other.page.emulate_media(color_scheme=scheme)
+    other.page.goto(link)
+    assert audit(other.page) == []
