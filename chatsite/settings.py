@@ -233,8 +233,8 @@ REDIS_PREFIX = env_str("REDIS_PREFIX", "chatsite")  # also names the shared-limi
 # With REDIS_URL, how long a socket stays counted for its address after its worker last refreshed
 # it (a third of this): the sockets of a crashed worker stop counting within this (1-3600 s).
 CHAT_SHARED_SOCKET_TTL = env_float("CHAT_SHARED_SOCKET_TTL", 60.0)
-# Opening or confirming a key link (/me/restore/<secret>/) per address: guesses of a 256-bit
-# secret are hopeless anyway; this keeps the lookups cheap and the logs quiet.
+# Key links made (/me/key/: writes rows), opened or confirmed (/me/restore/<secret>/) per address:
+# guesses of a 256-bit secret are hopeless anyway; this keeps the writes and lookups bounded.
 CHAT_RESTORE_LIMIT = env_str("CHAT_RESTORE_LIMIT", "10/600")
 CHAT_IDENTITY_KEY_DAYS = env_int("CHAT_IDENTITY_KEY_DAYS", 365)  # a key link works this long; 0: until replaced
 

@@ -4,7 +4,7 @@ browser the same identity, with its name, avatar, rooms and roles (all hang on t
 The secret is 32 random bytes (256 bits, URL-safe base64); only its SHA-256 is stored, so a copy
 of the database restores nobody. An identity has at most one key: making a new one replaces the
 old, whose link stops working. A key works CHAT_IDENTITY_KEY_DAYS (0: until it is replaced).
-Opening and confirming a link are counted per address (CHAT_RESTORE_LIMIT, shared by every
+Making, opening and confirming a link are counted per address (CHAT_RESTORE_LIMIT, shared by every
 worker with REDIS_URL): guessing 256 bits is hopeless, the limit keeps the lookups cheap.
 """
 import hashlib

@@ -19,6 +19,19 @@ def _private(response):
     return response
 
 
+def _limited(request):
+    """Count a key-link action of the request's address (CHAT_RESTORE_LIMIT); past the limit, the
+    429 page to answer with, else None."""
+    address = request_address(request)
+    window = carry.restore_window()
+    if address is None or window.take(address):
+        return None
+    wait = window.retry_after(address)
+    response = render(request, "rooms/restore.html", {"limited": True, "wait": math.ceil(wait)}, status=429)
+    response["Retry-After"] = str(max(1, math.ceil(wait)))
+    return _private(response)
+
+
 @require_GET
 def me(request):
     identity = identities.of_request(request)
@@ -30,7 +43,11 @@ def me(request):
 @never_cache
 @require_POST
 def key_make(request):
-    """Make a new key link (replacing the old one) and show it once, with its QR code."""
+    """Make a new key link (replacing the old one) and show it once, with its QR code. It writes
+    rows (an identity's first act), so it counts against the same per-address limit."""
+    refusal = _limited(request)
+    if refusal is not None:
+        return refusal
     identity = identities.of_request(request)
     secret = carry.key_make(identity=identity)
     identities.remember(request, identity)  # it has a row now; the cookie names the same identity
@@ -43,13 +60,9 @@ def key_make(request):
 @never_cache
 @require_http_methods(["GET", "POST"])
 def restore(request, secret):
-    address = request_address(request)
-    window = carry.restore_window()
-    if address is not None and not window.take(address):
-        wait = window.retry_after(address)
-        response = render(request, "rooms/restore.html", {"limited": True, "wait": math.ceil(wait)}, status=429)
-        response["Retry-After"] = str(max(1, math.ceil(wait)))
-        return _private(response)
+    refusal = _limited(request)
+    if refusal is not None:
+        return refusal
     identity = carry.key_identity(secret)
     if identity is None:
         detail = ("This key link is unknown: it may have been mistyped, replaced by a newer key, or have expired. "

@@ -131,3 +131,12 @@ def test_a_rename_after_restoring_is_seen_by_both_browsers(client):
 def test_the_home_and_room_pages_link_to_the_identity_page(client, room):
     assert 'href="/me/"' in client.get("/").content.decode()
     assert 'href="/me/"' in client.get(f"/rooms/{room.code}/").content.decode()
+
+
+def test_making_keys_counts_against_the_same_limit(client, settings):
+    settings.CHAT_RESTORE_LIMIT = "2/600"
+    _named(client, "Alice")
+    _make_key(client)
+    _make_key(client)
+    refused = client.post("/me/key/")
+    assert refused.status_code == 429 and "Retry-After" in refused
