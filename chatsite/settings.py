@@ -248,3 +248,26 @@ CHAT_WEBHOOK_BACKOFF_MAX_SECONDS = env_float("CHAT_WEBHOOK_BACKOFF_MAX_SECONDS",
 CHAT_WEBHOOK_POLL_SECONDS = env_float("CHAT_WEBHOOK_POLL_SECONDS", 2.0)  # how often a worker looks for due retries
 CHAT_WEBHOOK_CONCURRENCY = env_int("CHAT_WEBHOOK_CONCURRENCY", 4)  # deliveries in flight per worker
 CHAT_WEBHOOK_BOTS_CACHE_SECONDS = env_float("CHAT_WEBHOOK_BOTS_CACHE_SECONDS", 2.0)  # how stale the webhook bot list may be
+# --- identities you can carry, and limits every worker shares (issue 15; docs/identity.md) ---
+REDIS_PREFIX = env_str("REDIS_PREFIX", "chatsite")  # also names the shared-limit keys in Redis
+# With REDIS_URL, how long a socket stays counted for its address after its worker last refreshed
+# it (a third of this): the sockets of a crashed worker stop counting within this (1-3600 s).
+CHAT_SHARED_SOCKET_TTL = env_float("CHAT_SHARED_SOCKET_TTL", 60.0)
+# Key links made (/me/key/: writes rows), opened or confirmed (/me/restore/<secret>/) per address:
+# guesses of a 256-bit secret are hopeless anyway; this keeps the writes and lookups bounded.
+CHAT_RESTORE_LIMIT = env_str("CHAT_RESTORE_LIMIT", "10/600")
+CHAT_IDENTITY_KEY_DAYS = env_int("CHAT_IDENTITY_KEY_DAYS", 365)  # a key link works this long; 0: until replaced
+
+# The admin login, locked per address and per username after failed passwords (django-axes:
+# its attempts live in the database every worker shares, so one budget across workers with or
+# without Redis, and staff see them in the admin). A lock lifts after ADMIN_LOGIN_LOCK_MINUTES or
+# when staff delete it (`manage.py axes_reset`). Bounds: 1-100 failures, 1-1440 minutes.
+INSTALLED_APPS.append("axes")
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as django-axes asks
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_float("ADMIN_LOGIN_LOCK_MINUTES", 15.0) / 60  # hours, as a float
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]  # each on its own: an address, or a username
+AXES_CLIENT_IP_CALLABLE = "rooms.live.guards.request_address"  # the chat's address key: an IPv6 /64
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False

@@ -176,5 +176,17 @@ class Presence(models.Model):
         ]
 
 
+class IdentityKey(models.Model):
+    """An identity's private key link (/me/restore/<secret>/), stored only as the SHA-256 of its
+    secret. One per identity: making a new key replaces the old one (rooms/carry.py)."""
+
+    identity = models.OneToOneField(Identity, on_delete=models.CASCADE, related_name="key")
+    secret_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"key of {self.identity}"
+
+
 # Bots and their webhook deliveries live in rooms/bots/models.py; imported here so Django finds them.
 from rooms.bots.models import Bot, BotDelivery  # noqa: E402,F401

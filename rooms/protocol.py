@@ -28,6 +28,7 @@ SERVICE_RESTART = "service_restart"
 FORBIDDEN = "forbidden"
 EDIT_WINDOW_CLOSED = "edit_window_closed"
 TOO_MANY_REACTIONS = "too_many_reactions"
+NAME_TAKEN = "name_taken"  # a rename or join name that looks like a protected one (rooms/nametaken.py)
 
 CLOSE_ROOM_NOT_FOUND = 4404
 CLOSE_TRY_AGAIN_LATER = 1013  # the database is away, or too many handshakes at once; reconnect after a pause

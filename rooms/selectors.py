@@ -248,3 +248,13 @@ def members_present(room):
     for row in Presence.objects.in_room(room).order_by("connected_at", "id"):
         seen.setdefault(row.public_id, row)
     return list(seen.values())
+
+
+def protected_names(rooms, exclude=None):
+    """{name: public id} of the names nobody else may take in these rooms (rooms/nametaken.py):
+    the members present in them, apart from the identity `exclude` (a public id) itself.
+
+    Owner and moderator names are added here once roles exist: the room's owner and moderators
+    are protected whether they are present or not."""
+    rows = Presence.objects.filter(room__in=rooms).exclude(public_id=exclude).values_list("name", "public_id").distinct()
+    return dict(rows)

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from rooms import avatars, codes, names, protocol, reactions, selectors, store
+from rooms import avatars, codes, names, nametaken, protocol, reactions, selectors, store
 from rooms.bots import outbox as bots_outbox
 from rooms.errors import ChatError
 from rooms.live import doorway
@@ -68,12 +68,14 @@ def identity_store(*, identity):
     return identity
 
 
-def identity_rename(*, identity, name):
+def identity_rename(*, identity, name, room=None):
     """Rename (storing an identity that had no row yet) and tell every room the identity is in.
-    Raises ChatError for an unusable name."""
+    Raises ChatError for an unusable name, and `name_taken` for one that looks like a protected
+    name in `room` or a room the identity is present in (rooms/nametaken.py)."""
     clean = identity_name_clean(name=name)
     if clean is None:
         raise ChatError(protocol.INVALID_NAME, "The name needs at least one visible character.")
+    nametaken.name_check(name=clean, rooms=nametaken.rooms_of(identity.public_id, room), public_id=identity.public_id)
     with transaction.atomic():
         old_name = Identity.objects.filter(public_id=identity.public_id).values_list("name", flat=True).first()
         if old_name is None:

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from rooms import avatars, identities, lobby, protocol, selectors, services
+from rooms import avatars, identities, lobby, nametaken, protocol, selectors, services
 from rooms.errors import ChatError
 from rooms.forms import EnterForm
 from rooms.live.guards import guards, request_address
@@ -64,18 +64,43 @@ def _duration(seconds):
 
 def _enter(request, data):
     name = data["name"]
-    if name:  # a name typed on the form is an act: the identity gets its row (if new) and the name
-        identity = identities.of_request(request)
-        if name != identity.name or identity.pk is None:
-            services.identity_rename(identity=identity, name=name)
-            identities.remember(request, identity)
-    if data["action"] == "create":
-        code = services.room_create().code
-    elif data["action"] == "lobby":
-        code = lobby.room().code
-    else:
-        code = data["code"]
+    target = None
+    if data["action"] == "lobby":
+        target = lobby.room()
+    elif data["action"] == "join":
+        target = selectors.room_by_code(data["code"])
+    identity = identities.of_request(request)
+    try:
+        if name:  # a name typed on the form is an act: the identity gets its row (if new) and the name
+            if name != identity.name or identity.pk is None:
+                services.identity_rename(identity=identity, name=name, room=target)
+                identities.remember(request, identity)
+            elif target is not None:
+                nametaken.name_check(name=name, rooms=[target], public_id=identity.public_id)
+        elif target is not None:
+            _own_name_free(request, identity, target)
+    except ChatError as exc:
+        if exc.code != protocol.NAME_TAKEN:
+            raise
+        form = EnterForm(request.POST)
+        form.is_valid()
+        form.add_error("name", exc.detail)
+        return _home_page(request, form, status=409)  # not 200: no room code was missed
+    code = services.room_create().code if data["action"] == "create" else target.code
     return redirect("room", code=code)
+
+
+def _own_name_free(request, identity, room):
+    """Joining without typing a name keeps the name the browser has, unless it looks like a
+    protected name in the room: a random name (never chosen) is drawn again; a chosen one is
+    refused with name_taken."""
+    if not nametaken.is_taken(name=identity.name, rooms=[room], public_id=identity.public_id):
+        return
+    if identity.pk is None:
+        identity.name = nametaken.random_free_name(rooms=[room], public_id=identity.public_id)
+        identities.remember(request, identity)
+        return
+    nametaken.name_check(name=identity.name, rooms=[room], public_id=identity.public_id)
 
 
 @require_GET
@@ -112,6 +137,10 @@ def permalink(request, code, message_id):
 
 def _room_page(request, found, seq, messages, has_more, around=None, has_more_after=False):
     identity = identities.of_request(request)
+    if identity.pk is None and nametaken.is_taken(name=identity.name, rooms=[found], public_id=identity.public_id):
+        # A random name (an identity without a row never chose one) avoids the room's protected names.
+        identity.name = nametaken.random_free_name(rooms=[found], public_id=identity.public_id)
+        identities.remember(request, identity)
     frames = [protocol.message(m) for m in messages]
     bootstrap = {
         "code": found.code,

@@ -261,7 +261,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await services.read_mark(room=self.room, identity=self.identity, seq=seq, socket=self)
 
     async def on_rename(self, name):
-        await db(services.identity_rename)(identity=self.identity, name=name)
+        await db(services.identity_rename)(identity=self.identity, name=name, room=self.room)
 
     async def on_typing(self):
         await services.typing_notify(room_code=self.room.code, identity=self.identity)

@@ -6,8 +6,9 @@ CHAT_FLOOD_LIMIT; all are documented in docs/protocol.md.
 An address is scope["client"] (REMOTE_ADDR for views), an IPv6 one counted by its /64. Behind a
 reverse proxy run daphne with --proxy-headers, or every visitor shares the proxy's address. A socket without an address (a
 Unix socket, the test communicator) gets no per-address limit: one shared bucket would let a
-single abuser lock everybody out. Counts live in this process; see docs/architecture.md for what
-changes with several processes.
+single abuser lock everybody out. Counts live in this process without REDIS_URL; with it they
+live in Redis, shared by every worker (rooms/live/shared.py): the checks on the event loop are
+then awaited (the `a…` methods of Guards).
 """
 import ipaddress
 import logging
@@ -20,6 +21,7 @@ from django.http import HttpResponse
 from django.urls import Resolver404, resolve
 
 from rooms import protocol
+from rooms.live import shared as shared_limits
 from rooms.live.ratelimit import SlidingWindow, parse_rate
 
 log = logging.getLogger("rooms.guards")
@@ -108,17 +110,32 @@ class KeyedWindow:
         return len(self.events)
 
 
-class Guards:
-    """The process-wide state per address: open sockets, room-code misses, closes for flooding."""
+def _window(rate, name, in_redis):
+    return shared_limits.RedisWindow(rate, name) if in_redis else KeyedWindow(rate)
 
-    def __init__(self, code_guess_rate, flood_strike_rate=None, room_create_rate=None):
+
+async def _atake(window, key):
+    return await window.atake(key) if hasattr(window, "atake") else window.take(key)
+
+
+async def _aretry_after(window, key):
+    return await window.aretry_after(key) if hasattr(window, "aretry_after") else window.retry_after(key)
+
+
+class Guards:
+    """The state per address: open sockets, room-code misses, closes for flooding; in this
+    process, or in Redis for every worker at once when `in_redis`."""
+
+    def __init__(self, code_guess_rate, flood_strike_rate=None, room_create_rate=None, in_redis=False):
+        self.in_redis = in_redis
         self.code_guess_rate = code_guess_rate
-        self.code_misses = KeyedWindow(code_guess_rate)
+        self.code_misses = _window(code_guess_rate, "code-misses", in_redis)
         self.flood_strike_rate = flood_strike_rate
-        self.flood_strikes = KeyedWindow(flood_strike_rate)
+        self.flood_strikes = _window(flood_strike_rate, "flood-strikes", in_redis)
         self.room_create_rate = room_create_rate
-        self.room_creates = KeyedWindow(room_create_rate)
+        self.room_creates = _window(room_create_rate, "room-creates", in_redis)
         self.open_sockets = {}
+        self.redis_sockets = shared_limits.RedisSockets() if in_redis else None
 
     def room_create_allowed(self, address):
         """Check and count a room creation of `address` (CHAT_ROOM_CREATE_LIMIT) in one step."""
@@ -155,6 +172,54 @@ class Guards:
     def code_retry_after(self, address):
         return 0.0 if address is None else self.code_misses.retry_after(address)
 
+    # ---- the same checks on the event loop (awaited: Redis when shared) ----
+
+    async def acode_answer(self, address, found, code, via):
+        if not self.in_redis:
+            return self.code_answer(address, found, code, via)
+        if address is None:
+            return True
+        if found:
+            return not await _aretry_after(self.code_misses, address)
+        if not await _atake(self.code_misses, address):
+            return False
+        log.info("room code miss from %s via %s: %r", address, via, code[:16])
+        if await _aretry_after(self.code_misses, address):
+            count, seconds = self.code_guess_rate
+            log.warning("room code guessing: %s missed %d codes in %g s; lookups refused for a while",
+                        address, count, seconds)
+        return True
+
+    async def acode_retry_after(self, address):
+        return 0.0 if address is None else await _aretry_after(self.code_misses, address)
+
+    async def aflood_strike(self, address):
+        if not self.in_redis:
+            return self.flood_strike(address)
+        if address is not None and await self.flood_strikes.aadd(address):
+            count, seconds = self.flood_strike_rate
+            log.warning("flooding again and again: %s had %d sockets closed for flooding in %g s; "
+                        "new sockets refused for a while", address, count, seconds)
+
+    async def aflood_retry_after(self, address):
+        return 0.0 if address is None else await _aretry_after(self.flood_strikes, address)
+
+    async def asocket_open(self, address, limit):
+        """Check and count a socket of `address` in one step: (whether it may open, its token
+        for asocket_closed)."""
+        if self.redis_sockets is not None:
+            return await self.redis_sockets.open(address, limit)
+        if self.open_sockets.get(address, 0) >= limit > 0:
+            return False, None
+        self.socket_opened(address)
+        return True, None
+
+    async def asocket_closed(self, address, token):
+        if self.redis_sockets is not None:
+            await self.redis_sockets.close(address, token)
+        else:
+            self.socket_closed(address)
+
     def socket_opened(self, address):
         self.open_sockets[address] = self.open_sockets.get(address, 0) + 1
 
@@ -173,16 +238,18 @@ def guards():
     """The shared Guards, rebuilt when the configured guess rate changes (tests change settings)."""
     global _guards
     rates = (parse_rate(settings.CHAT_CODE_GUESS_LIMIT), parse_rate(settings.CHAT_FLOOD_STRIKES),
-             parse_rate(settings.CHAT_ROOM_CREATE_LIMIT))
-    if _guards is None or (_guards.code_guess_rate, _guards.flood_strike_rate, _guards.room_create_rate) != rates:
+             parse_rate(settings.CHAT_ROOM_CREATE_LIMIT), shared_limits.enabled())
+    if _guards is None or (_guards.code_guess_rate, _guards.flood_strike_rate, _guards.room_create_rate,
+                           _guards.in_redis) != rates:
         _guards = Guards(*rates)
     return _guards
 
 
 def reset():
-    """Forget every count (for tests)."""
+    """Forget every count (for tests), in Redis too when shared."""
     global _guards
     _guards = None
+    shared_limits.forget_all()
 
 
 def address_key(host):
@@ -226,31 +293,32 @@ class WebSocketGuard:
             return await self.app(scope, receive, send)
         shared = guards()
         address = client_address(scope)
-        refusal = self._refusal(shared, address)
+        refusal = await self._refusal(shared, address)
+        token = None
+        if refusal is None and address is not None:
+            allowed, token = await shared.asocket_open(address, settings.CHAT_WS_PER_ADDRESS)
+            if not allowed:
+                log.info("socket refused: %s already has %d open", address, settings.CHAT_WS_PER_ADDRESS)
+                refusal = f"Too many open connections from your address (at most {settings.CHAT_WS_PER_ADDRESS})."
         if refusal:
             return await _refuse(receive, send, refusal)
-        if address is not None:
-            shared.socket_opened(address)
         try:
             connection = _GuardedSocket(shared, address, scope, receive, send)
             return await self.app(scope, connection.receive, connection.send)
         finally:
             if address is not None:
-                shared.socket_closed(address)
+                await shared.asocket_closed(address, token)
 
     @staticmethod
-    def _refusal(shared, address):
+    async def _refusal(shared, address):
         if address is None:
             return None
-        wait = shared.code_retry_after(address)
+        wait = await shared.acode_retry_after(address)
         if wait:
             return _guessing(wait)
-        wait = shared.flood_strikes.retry_after(address)
+        wait = await shared.aflood_retry_after(address)
         if wait:
             return f"Too many connections from your address were closed for flooding; try again in {wait:.0f} s."
-        if shared.open_sockets.get(address, 0) >= settings.CHAT_WS_PER_ADDRESS > 0:
-            log.info("socket refused: %s already has %d open", address, shared.open_sockets[address])
-            return f"Too many open connections from your address (at most {settings.CHAT_WS_PER_ADDRESS})."
         return None
 
 
@@ -293,7 +361,7 @@ class _GuardedSocket:
             return await self._close(protocol.FRAME_TOO_LARGE, detail, CLOSE_MESSAGE_TOO_BIG)
         if not self.frames.allow():
             log.warning("socket closed for flooding: %s sent more than %s frames", self.address, settings.CHAT_FLOOD_LIMIT)
-            self.shared.flood_strike(self.address)
+            await self.shared.aflood_strike(self.address)
             return await self._close(protocol.RATE_LIMITED, "Far too many frames; closing this connection.", CLOSE_RATE_LIMITED)
         return message
 
@@ -305,8 +373,8 @@ class _GuardedSocket:
             missed = message["type"] == "websocket.close" and message.get("code") == protocol.CLOSE_ROOM_NOT_FOUND
             if message["type"] == "websocket.send" or missed:  # the room's hello, or no such room
                 code = self.scope.get("path", "").rstrip("/").rpartition("/")[2]
-                if not self.shared.code_answer(self.address, not missed, code, "ws"):
-                    wait = self.shared.code_retry_after(self.address)
+                if not await self.shared.acode_answer(self.address, not missed, code, "ws"):
+                    wait = await self.shared.acode_retry_after(self.address)
                     await self._close(protocol.RATE_LIMITED, _guessing(wait), CLOSE_RATE_LIMITED)
                     return
         if message["type"] == "websocket.close":

@@ -140,6 +140,7 @@ function onChange(change) {
 // Refusals of something other than a message: said where the person acted, never dropped silently.
 const ERRORS = {
   invalid_name: (frame) => rename.failed(frame.detail),
+  name_taken: (frame) => rename.failed(frame.detail),
   not_found: (frame) => {
     messages.historyFailed();
     composer.showError(frame.detail);
