@@ -146,6 +146,23 @@ def paced_server(tmp_path_factory):
     started.stop()
 
 
+def accept_queue(port):
+    """Connections the kernel completed on the listening `port` that the server has not taken
+    off its queue yet (Linux: rx_queue of the LISTEN line of /proc/net/tcp)."""
+    for line in open("/proc/net/tcp").read().splitlines()[1:]:
+        fields = line.split()
+        if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":
+            return int(fields[4].split(":")[1], 16)
+    raise AssertionError(f"nothing listens on {port}")
+
+
+def wait_for(predicate, seconds=20):
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "the server never got there"
+        time.sleep(0.02)
+
+
 def test_a_worker_with_its_handshakes_in_hand_leaves_the_next_connections_queued_then_takes_them(paced_server):
     """A restart's reconnects wait in the kernel's listen queue while the worker is opening as
     many as CHAT_HANDSHAKES_AT_ONCE, and are taken as soon as those are through."""
@@ -154,12 +171,13 @@ def test_a_worker_with_its_handshakes_in_hand_leaves_the_next_connections_queued
         conn = connect(paced_server, f"127.0.1.{index + 1}")
         conn.sendall(b"GET / HTTP/1.1\r\n")
         held.append(conn)
-    time.sleep(0.3)
+        wait_for(lambda: accept_queue(paced_server.port) == 0)  # taken, one at a time
     waiting = connect(paced_server, "127.0.2.1")  # the kernel completes the TCP handshake
     waiting.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{paced_server.port}\r\nConnection: close\r\n\r\n".encode())
     waiting.settimeout(1.0)
     with pytest.raises(TimeoutError):
         waiting.recv(65536)  # not taken off the queue while four are being opened
+    assert accept_queue(paced_server.port) == 1
     for conn in held:
         conn.close()
     waiting.settimeout(10)

@@ -269,6 +269,8 @@ class ChatServer(Server):
         being opened (from their first byte to their hello), and take them again below half.
         Checked as each connection comes in; only while the queue is shut does a timer look
         (every 20 ms) for the moment to open it again, so an idle server spends nothing on it.
+        Twisted takes the connections already queued in one wake-up as a burst, so a worker can
+        go past the limit by that burst; the next ones wait.
 
         A restart's thousands of reconnects then wait in the kernel's listen queue
         (CHAT_LISTEN_BACKLOG) instead of in this process, where each one's handshake work would
