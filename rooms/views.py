@@ -156,6 +156,11 @@ def _room_page(request, found, seq, messages, has_more, around=None, has_more_af
         "name_max_length": settings.CHAT_NAME_MAX_LENGTH,
         "edit_window": settings.CHAT_EDIT_WINDOW_SECONDS,
         "ws_path": f"/ws/rooms/{found.code}/",
+        # Moderation (static/chat/moderation.js); the hello brings them again, fresh.
+        "topic": found.topic,
+        "slowmode": found.slowmode,
+        "locked": found.locked,
+        "ignored": moderation.ignored_by(identity.pk),
     }
     context = {
         "room": found,
