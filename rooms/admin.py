@@ -71,3 +71,5 @@ class IdentityAdmin(admin.ModelAdmin):
         else:
             obj.name_key = names.name_key(obj.name)
             super().save_model(request, obj, form, change)
+
+from rooms import admin_moderation  # noqa: E402, F401  (issue 15: roles, bans, reports, the moderation log)
