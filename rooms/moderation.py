@@ -17,12 +17,13 @@ reports and ignores take none: they concern one person, or moderators only, and 
 any reconnect carries their result (who is present, roles, the ignore list).
 """
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from rooms import bans, protocol, selectors, store
 from rooms.errors import ChatError
@@ -475,16 +476,27 @@ def message_refusals(requests):
         return {}
     room_ids = {r.room.id for r in requests}
     author_ids = {r.author.id for r in requests}
-    slow = dict(Room.objects.filter(pk__in=room_ids, slowmode__gt=0).values_list("pk", "slowmode"))
+    # The hot path: two plain statements (rooms/store.py says why), whatever the batch's size.
+    slow, banning = {}, set()
+    for room_id, slowmode, has_bans in store._run(
+        f'SELECT r.id, r.slowmode, EXISTS (SELECT 1 FROM "{_BAN}" b WHERE b.room_id = r.id) '
+        f'FROM "{_ROOM}" r WHERE r.id IN ({_marks(room_ids)})', sorted(room_ids)):
+        if slowmode:
+            slow[room_id] = slowmode
+        if has_bans:
+            banning.add(room_id)
     now = _now()
-    members = {(m[0], m[1]): (m[2], m[3]) for m in Membership.objects.filter(
-        room_id__in=room_ids, identity_id__in=author_ids).filter(
-        Q(muted_until__gt=now) | Q(role__in=STAFF_ROLES)).values_list("room_id", "identity_id", "role", "muted_until")}
+    members = {}
+    for room_id, identity_id, role, muted_until in store._run(
+        f'SELECT room_id, identity_id, role, muted_until FROM "{_MEMBERSHIP}" WHERE room_id IN ({_marks(room_ids)}) '
+        f"AND identity_id IN ({_marks(author_ids)}) AND (role <> %s OR muted_until IS NOT NULL)",
+        [*sorted(room_ids), *sorted(author_ids), MEMBER]):
+        members[room_id, identity_id] = (role, _as_moment(muted_until))
     banned = set()
-    if Ban.objects.filter(room_id__in=room_ids).exists():
-        keys = {bans.identity_key(r.author.public_id): r.author.id for r in requests}
+    if banning:
+        keys = {bans.identity_key(r.author.public_id): r.author.id for r in requests if r.room.id in banning}
         banned = {(room_id, keys[key]) for room_id, key in _active(Ban.objects.filter(
-            room_id__in=room_ids, identity_key__in=keys)).values_list("room_id", "identity_key")}
+            room_id__in=banning, identity_key__in=keys)).values_list("room_id", "identity_key")}
     last_sent = {}
     if slow:
         for room_id, author_id, sent_at in Message.objects.filter(room_id__in=slow, author_id__in=author_ids).values(
@@ -510,6 +522,19 @@ def message_refusals(requests):
             else:
                 last_sent[key] = now  # a second message of the same batch waits its turn too
     return refused
+
+
+_BAN, _ROOM, _MEMBERSHIP = Ban._meta.db_table, Room._meta.db_table, Membership._meta.db_table
+
+
+def _marks(values):
+    return ", ".join(["%s"] * len(values))
+
+
+def _as_moment(value):
+    """A datetime column read by the driver: aware from PostgreSQL, naive UTC (or text) from SQLite."""
+    moment = value if value is None or isinstance(value, datetime) else parse_datetime(value)
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _max(field):
