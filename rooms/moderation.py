@@ -38,6 +38,7 @@ BAN_MAX_SECONDS = 10 * 365 * 24 * 3600
 SLOWMODE_MAX_SECONDS = 3600
 REASON_MAX_LENGTH = 200
 TOPIC_MAX_LENGTH = 200
+IGNORE_MAX = 500  # people one identity may ignore: what a stranger can make the server keep is bounded
 
 
 @dataclass
@@ -380,6 +381,8 @@ def ignore(*, room, identity, member_id, on):
         raise ChatError(protocol.NOT_FOUND, "Nobody with that id is in this room.")
     services.identity_store(identity=identity)
     if on:
+        if Ignore.objects.filter(identity_id=identity.pk).count() >= IGNORE_MAX:
+            raise ChatError(protocol.INVALID_FIELD, f"You ignore {IGNORE_MAX} people already; stop ignoring someone first.")
         Ignore.objects.get_or_create(identity_id=identity.pk, ignored=member_id)
     else:
         Ignore.objects.filter(identity_id=identity.pk, ignored=member_id).delete()

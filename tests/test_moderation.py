@@ -450,3 +450,14 @@ async def test_ignore_is_kept_for_the_identity_and_reaches_its_other_tabs(sock, 
     await a.send({"type": "ignore", "member": bob.public_id, "on": False})
     assert (await _next(a, "ignored"))["ignored"] == []
     assert await db(Ignore.objects.count)() == 0
+
+
+async def test_an_identity_ignores_at_most_a_bounded_number_of_people(sock, owned, alice, bob, monkeypatch):
+    monkeypatch.setattr(moderation, "IGNORE_MAX", 1)
+    carol = await db(services.identity_create)(name="Carol")
+    a = await sock(owned, alice)
+    await a.send({"type": "ignore", "member": bob.public_id, "on": True})
+    await _next(a, "ignored")
+    await a.send({"type": "ignore", "member": carol.public_id, "on": True})
+    assert (await _error(a))["code"] == "invalid_field"
+    assert await db(Ignore.objects.count)() == 1
