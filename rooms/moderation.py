@@ -412,45 +412,65 @@ def _was_in_room(room_id, identity):
             or Message.objects.filter(room_id=room_id, author_id=identity.pk).exists())
 
 
-def _ban_for(room_id, identity, address_hash, role):
-    """The active ban that refuses this identity from this address, or None. The identity's own
-    ban always; an address's ban refuses identities made after it (a fresh cookie) but not
-    people the room knew before (others behind the same NAT), nor its owner and moderators."""
-    wanted = Q(identity_key=bans.identity_key(identity.public_id))
-    if address_hash and role == MEMBER:
-        wanted |= Q(address_key=address_hash)
-    for row in _active(Ban.objects.filter(room_id=room_id).filter(wanted)).order_by("-created_at"):
-        if row.identity_key == bans.identity_key(identity.public_id):
-            return row
-        if identity.pk is None or (identity.created_at is not None and identity.created_at > row.created_at):
-            return row
-    return None
+def _refusal(identity, address_hash, role, bans_rows, locked, was_in):
+    """Why the identity may not enter a room, as an error frame, or None, from what was read:
+    the room's active bans (newest first), whether it is locked, whether the identity was in it.
 
-
-def entry_refusal(room, identity, address_hash):
-    """Why the identity may not enter the room from this address, as an error frame, or None:
-    banned, or the room is locked and it was never in it. (One identity: pages and the form.)"""
-    if not Ban.objects.filter(room_id=room.id).exists() and not Room.objects.filter(pk=room.pk, locked=True).exists():
-        return None
-    role = role_of(room, identity)
-    row = _ban_for(room.id, identity, address_hash, role)
-    if row is not None:
-        return banned_frame(row)
-    if Room.objects.filter(pk=room.pk, locked=True).exists() and role == MEMBER and not _was_in_room(room.id, identity):
+    The identity's own ban always refuses it; an address's ban refuses identities made after it
+    (a fresh cookie) but not people the room knew before (others behind the same NAT), nor its
+    owner and moderators. A locked room refuses members who were never in it."""
+    own = bans.identity_key(identity.public_id)
+    for row in bans_rows:
+        if row.identity_key == own:
+            return banned_frame(row)
+        if address_hash and role == MEMBER and row.address_key == address_hash and (
+                identity.pk is None or (identity.created_at is not None and identity.created_at > row.created_at)):
+            return banned_frame(row)
+    if locked and role == MEMBER and not was_in:
         return protocol.error(ROOM_LOCKED, "This room is locked: only people who were already in it can join.")
     return None
 
 
+def entry_refusal(room, identity, address_hash):
+    """Why the identity may not enter the room from this address (a page, the home form), as an
+    error frame, or None: banned, or the room is locked and it was never in it."""
+    bans_rows = list(_active(Ban.objects.filter(room_id=room.id)).order_by("-created_at"))
+    locked = Room.objects.filter(pk=room.pk, locked=True).exists()
+    if not bans_rows and not locked:
+        return None
+    return _refusal(identity, address_hash, role_of(room, identity), bans_rows, locked,
+                    locked and _was_in_room(room.id, identity))
+
+
 def socket_refusals(entries):
-    """entry_refusal for many sockets at once [(room, identity, address hash)]: one query for the
-    rooms' bans and locks; more only for the rooms that have any."""
+    """entry_refusal for a batch of sockets [(room, identity, address hash)]: two queries for
+    the batch's rooms (locked ones, active bans); for a batch that enters a guarded room, one
+    more for the arrivals' roles and, if a room is locked, one for who wrote there. A storm of
+    reconnects to a room with bans costs the same few queries, not a few per socket."""
     room_ids = {room.id for room, _, _ in entries if room is not None}
     if not room_ids:
         return [None] * len(entries)
-    guarded = set(Room.objects.filter(pk__in=room_ids, locked=True).values_list("pk", flat=True))
-    guarded |= set(_active(Ban.objects.filter(room_id__in=room_ids)).values_list("room_id", flat=True))
-    return [entry_refusal(room, identity, address) if room is not None and room.id in guarded else None
-            for room, identity, address in entries]
+    locked = set(Room.objects.filter(pk__in=room_ids, locked=True).values_list("pk", flat=True))
+    bans_by_room = {}
+    for row in _active(Ban.objects.filter(room_id__in=room_ids)).order_by("-created_at"):
+        bans_by_room.setdefault(row.room_id, []).append(row)
+    guarded = locked | set(bans_by_room)
+    if not guarded:
+        return [None] * len(entries)
+    pks = {identity.pk for room, identity, _ in entries if room is not None and room.id in guarded and identity.pk}
+    members = dict(((room_id, identity_id), role) for room_id, identity_id, role in Membership.objects.filter(
+        room_id__in=guarded, identity_id__in=pks).values_list("room_id", "identity_id", "role")) if pks else {}
+    wrote = set(Message.objects.filter(room_id__in=locked, author_id__in=pks).values_list(
+        "room_id", "author_id").distinct()) if locked and pks else set()
+    found = []
+    for room, identity, address in entries:
+        if room is None or room.id not in guarded:
+            found.append(None)
+            continue
+        key = (room.id, identity.pk)
+        found.append(_refusal(identity, address, members.get(key, MEMBER), bans_by_room.get(room.id, []),
+                              room.id in locked, key in members or key in wrote))
+    return found
 
 
 def write_refusal(room, identity):

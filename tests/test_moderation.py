@@ -461,3 +461,20 @@ async def test_an_identity_ignores_at_most_a_bounded_number_of_people(sock, owne
     await a.send({"type": "ignore", "member": carol.public_id, "on": True})
     assert (await _error(a))["code"] == "invalid_field"
     assert await db(Ignore.objects.count)() == 1
+
+
+def test_a_storm_into_a_room_with_bans_and_a_lock_costs_a_few_queries_not_a_few_per_socket(
+        transactional_db, room, alice, bob, django_assert_max_num_queries):
+    from rooms import bans
+
+    moderation.room_created(room=room, identity=alice)
+    services.identity_store(identity=bob)
+    moderation.ban(room=room, actor=moderation.Actor(identity=alice), member_id=bob.public_id, seconds=None)
+    moderation.room_settings(room=room, actor=moderation.Actor(identity=alice), locked=True)
+    people = [services.identity_create(name=f"P{n}") for n in range(40)]
+    entries = [(room, person, bans.address_key(f"10.1.0.{n}")) for n, person in enumerate(people)]
+    entries += [(room, bob, ""), (room, alice, "")]
+    with django_assert_max_num_queries(4):
+        refusals = moderation.socket_refusals(entries)
+    assert [r["code"] for r in refusals[:40]] == ["room_locked"] * 40
+    assert refusals[40]["code"] == "banned" and refusals[41] is None
