@@ -191,6 +191,7 @@ CHAT_HEARTBEAT_SECONDS = env_float("CHAT_HEARTBEAT_SECONDS", 10.0)
 CHAT_PRESENCE_TIMEOUT = env_float("CHAT_PRESENCE_TIMEOUT", 40.0)
 CHAT_LOBBY_CODE = env_str("CHAT_LOBBY_CODE", "LOBBY")
 CHAT_EDIT_WINDOW_SECONDS = env_float("CHAT_EDIT_WINDOW_SECONDS", 3600.0)  # 0: authors may always edit
+CHAT_REPORT_LIMIT = env_str("CHAT_REPORT_LIMIT", "5/600")  # reports per identity and per address in a window (docs/moderation.md)
 
 # --- hardening (limits documented in docs/protocol.md, "Limits and abuse") ---
 # HTTPS on by default with DEBUG off; a TLS-terminating proxy sets SECURE_PROXY_SSL_HEADER,

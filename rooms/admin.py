@@ -73,4 +73,5 @@ class IdentityAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
 
 
+from rooms import admin_moderation  # noqa: E402, F401  (issue 15: roles, bans, reports, the moderation log)
 from rooms.bots import admin as bots_admin  # noqa: E402,F401  (bots and their delivery log)

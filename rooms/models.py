@@ -9,6 +9,11 @@ class Room(models.Model):
     code = models.CharField(max_length=16, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     seq = models.BigIntegerField(default=0)
+    # Moderation (rooms/moderation.py): shown under the name, seconds between a member's
+    # messages (0: off), and whether identities never in the room are kept out.
+    topic = models.CharField(max_length=200, blank=True, default="", db_default="")
+    slowmode = models.PositiveIntegerField(default=0, db_default=0)
+    locked = models.BooleanField(default=False, db_default=False)
 
     def __str__(self):
         return self.code
@@ -127,11 +132,17 @@ class Message(models.Model):
 
 
 class Membership(models.Model):
-    """What an identity keeps per room: the last seq it has read (it never moves back)."""
+    """What an identity keeps per room: the last seq it has read (it never moves back), its role
+    and how long it is muted (rooms/moderation.py)."""
+
+    OWNER, MODERATOR, MEMBER = "owner", "moderator", "member"
+    ROLES = [(OWNER, "owner"), (MODERATOR, "moderator"), (MEMBER, "member")]
 
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
     identity = models.ForeignKey(Identity, on_delete=models.CASCADE, related_name="memberships")
     last_read = models.BigIntegerField(default=0)
+    role = models.CharField(max_length=16, choices=ROLES, default=MEMBER, db_default=MEMBER)  # raw inserts: store.read_upto
+    muted_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["room", "identity"], name="membership_room_identity_unique")]
@@ -160,6 +171,7 @@ class Presence(models.Model):
     name = models.CharField(max_length=64)
     name_key = models.CharField(max_length=64, default="")  # names.name_key(name): @mentions of members present
     avatar_seed = models.CharField(max_length=32)
+    address_key = models.CharField(max_length=64, blank=True, default="", db_default="")  # keyed hash (rooms/bans.py): what a ban refuses
     channel_name = models.CharField(max_length=128, unique=True)
     connected_at = models.DateTimeField(auto_now_add=True)
     seen_at = models.DateTimeField()
@@ -186,6 +198,91 @@ class IdentityKey(models.Model):
 
     def __str__(self):
         return f"key of {self.identity}"
+
+
+# ---- moderation (rooms/moderation.py) ----
+
+class Ban(models.Model):
+    """A room refusing an identity and the address it used until `expires_at` (null: for good).
+    Both are kept only as keyed hashes (rooms/bans.py), never in plain."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="bans")
+    identity_key = models.CharField(max_length=64)
+    address_key = models.CharField(max_length=64, blank=True, default="")
+    name = models.CharField(max_length=64)  # the name the person had, for the list of bans
+    reason = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["room", "identity_key"], name="ban_room_identity_key"),
+            models.Index(fields=["room", "address_key"], name="ban_room_address_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} in {self.room.code}"
+
+
+class Report(models.Model):
+    """Someone asking the room's moderators to look at a message."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="reports")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(Identity, on_delete=models.CASCADE, related_name="reports")
+    address_key = models.CharField(max_length=64, blank=True, default="")  # keyed hash: the per-address limit
+    reason = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["room", "resolved_at"], name="report_room_resolved"),
+            models.Index(fields=["reporter", "created_at"], name="report_reporter_created"),
+            models.Index(fields=["address_key", "created_at"], name="report_address_created"),
+        ]
+
+    def __str__(self):
+        return f"report {self.pk} in {self.room.code}"
+
+
+class Ignore(models.Model):
+    """An identity not wanting to see another's messages and typing, on any of its devices."""
+
+    identity = models.ForeignKey(Identity, on_delete=models.CASCADE, related_name="ignores")
+    ignored = models.CharField(max_length=32)  # the ignored identity's public id
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["identity", "ignored"], name="ignore_identity_ignored_unique")]
+
+
+class ModerationLog(models.Model):
+    """One moderation act: who (an identity of the room, or a staff user), what, whom, when, why.
+
+    Acts a reconnecting page must learn (a role, a mute, the room's settings) took the room's
+    `seq` and keep the frame that announced them: `?after=` and `sync` replay it."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="moderation_log")
+    actor = models.ForeignKey(Identity, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    staff = models.CharField(max_length=150, blank=True, default="")  # the admin user, for acts from the admin
+    action = models.CharField(max_length=16)
+    target_name = models.CharField(max_length=64, blank=True, default="")
+    target_key = models.CharField(max_length=64, blank=True, default="")  # keyed hash of the target's public id
+    reason = models.CharField(max_length=200, blank=True, default="")
+    detail = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    seq = models.BigIntegerField(null=True, blank=True)
+    frame = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["room", "seq"], condition=Q(seq__isnull=False), name="modlog_room_seq"),
+            models.Index(fields=["room", "created_at"], name="modlog_room_created"),
+        ]
+
+    def __str__(self):
+        return f"{self.action} in {self.room.code}"
 
 
 # Bots and their webhook deliveries live in rooms/bots/models.py; imported here so Django finds them.

@@ -33,6 +33,7 @@ NAME_TAKEN = "name_taken"  # a rename or join name that looks like a protected o
 CLOSE_ROOM_NOT_FOUND = 4404
 CLOSE_TRY_AGAIN_LATER = 1013  # the database is away, or too many handshakes at once; reconnect after a pause
 CLOSE_SERVICE_RESTART = 1012  # the worker is restarting; reconnect after retry_after_ms
+CLOSE_REFUSED = 4403  # kicked, banned, or a locked room: the frame before it says why (rooms/moderation.py)
 
 CLIENT_ID_MAX_LENGTH = 64
 EXCERPT_LENGTH = 100  # characters of the original that a reply quotes
@@ -41,7 +42,7 @@ REACTIONS_MAX = 20  # distinct emoji on one message
 
 # Server frames that are changes to a room's history: each carries the room's next `seq`, is
 # stored, and is replayed by `?after=` and `sync`; every socket gets them in seq order.
-CHANGE_TYPES = frozenset({"message", "delete", "edit", "reactions"})
+CHANGE_TYPES = frozenset({"message", "delete", "edit", "reactions", "room", "member"})
 
 
 def dumps(frame):
@@ -288,19 +289,24 @@ def hello(you, room_code, seq, members, messages, has_more, last_read=None):
     }
 
 
-def hello_text(you, room_code, seq, members_json, messages_json, has_more, last_read=None):
+def hello_text(you, room_code, seq, members_json, messages_json, has_more, last_read=None,
+               you_role=None, room_extra=None, ignored=None):
     """dumps(hello(...)) with the members and messages already serialized: the handshakes of
-    one room share them (services.sockets_open), so each is serialized once, not per socket."""
+    one room share them (services.sockets_open), so each is serialized once, not per socket.
+    Moderation adds the identity's role, the room's settings and moderators, and its ignore list."""
+    you_frame = member(you) if you_role is None else dict(member(you), role=you_role)
+    room = {"code": room_code, "seq": seq, "last_read": last_read, **(room_extra or {})}
     return (
-        '{"type":"hello","you":' + dumps(member(you))
-        + ',"room":' + dumps({"code": room_code, "seq": seq, "last_read": last_read})
+        '{"type":"hello","you":' + dumps(you_frame)
+        + ',"room":' + dumps(room)
         + ',"members":' + members_json + ',"messages":' + messages_json
-        + ',"has_more":' + ("true" if has_more else "false") + "}"
+        + ',"has_more":' + ("true" if has_more else "false")
+        + ("" if ignored is None else ',"ignored":' + dumps(ignored)) + "}"
     )
 
 
-def presence(kind, identity):
-    return {"type": kind, "member": member(identity)}
+def presence(kind, identity, role=None):
+    return {"type": kind, "member": member(identity) if role is None else dict(member(identity), role=role)}
 
 
 def rename(identity, old_name):
@@ -349,3 +355,155 @@ def error(code, detail, client_id=None, retry_after_ms=None):
     if retry_after_ms is not None:
         frame["retry_after_ms"] = retry_after_ms  # come back no sooner than this
     return frame
+
+
+# ---- moderation (rooms/moderation.py; docs/protocol.md "Moderation") ----
+
+ROLES = ("owner", "moderator", "member")
+MODERATION_REASON_MAX = 200
+TOPIC_MAX = 200
+
+
+def _member_id(frame):
+    value = _field(frame, "member", str)
+    if not 0 < len(value) <= 32:
+        raise ChatError(INVALID_FIELD, "'member' must be a member's id.")
+    return value
+
+
+def _reason(frame, required=False):
+    value = _field(frame, "reason", str, required=False, default="").strip()
+    _refuse_controls("reason", value)
+    if len(value) > MODERATION_REASON_MAX:
+        raise ChatError(INVALID_FIELD, f"'reason' can be at most {MODERATION_REASON_MAX} characters.")
+    if required and not value:
+        raise ChatError(INVALID_FIELD, "'reason' is required.")
+    return value
+
+
+def _seconds(frame, name, low, high, nullable=False):
+    if nullable and frame.get(name) is None:
+        if name not in frame:
+            raise ChatError(INVALID_FIELD, f"'{name}' is required (null: for good).")
+        return None
+    value = _field(frame, name, int)
+    if not low <= value <= high:
+        raise ChatError(INVALID_FIELD, f"'{name}' must be {low} to {high} seconds.")
+    return value
+
+
+def _bool(frame, name):
+    value = frame.get(name)
+    if not isinstance(value, bool):
+        raise ChatError(INVALID_FIELD, f"'{name}' must be true or false.")
+    return value
+
+
+def _role(frame):
+    role = _field(frame, "role", str)
+    if role not in ("moderator", "member"):
+        raise ChatError(INVALID_FIELD, "'role' must be \"moderator\" or \"member\".")
+    return {"member_id": _member_id(frame), "role": role}
+
+
+def _mute(frame):
+    return {"member_id": _member_id(frame), "seconds": _seconds(frame, "seconds", 0, 30 * 24 * 3600),
+            "reason": _reason(frame)}
+
+
+def _kick(frame):
+    return {"member_id": _member_id(frame), "reason": _reason(frame)}
+
+
+def _ban(frame):
+    return {"member_id": _member_id(frame), "seconds": _seconds(frame, "seconds", 1, 10 * 365 * 24 * 3600, nullable=True),
+            "reason": _reason(frame)}
+
+
+def _unban(frame):
+    ban = _field(frame, "ban", int)
+    if ban < 1:
+        raise ChatError(INVALID_FIELD, "'ban' must be a ban's id.")
+    return {"ban_id": ban}
+
+
+def _nothing(frame):
+    return {}
+
+
+def _room(frame):
+    args = {}
+    if "topic" in frame:
+        topic = _field(frame, "topic", str).strip()
+        _refuse_controls("topic", topic)
+        if len(topic) > TOPIC_MAX:
+            raise ChatError(INVALID_FIELD, f"'topic' can be at most {TOPIC_MAX} characters.")
+        args["topic"] = topic
+    if "slowmode" in frame:
+        args["slowmode"] = _seconds(frame, "slowmode", 0, 3600)
+    if "locked" in frame:
+        args["locked"] = _bool(frame, "locked")
+    if not args:
+        raise ChatError(INVALID_FIELD, "Send 'topic', 'slowmode' or 'locked'.")
+    return args
+
+
+def _report(frame):
+    return {"message_id": _id(frame), "reason": _reason(frame)}
+
+
+def _dismiss(frame):
+    report_id = _field(frame, "report", int)
+    if report_id < 1:
+        raise ChatError(INVALID_FIELD, "'report' must be a report's id.")
+    return {"report_id": report_id}
+
+
+def _ignore(frame):
+    return {"member_id": _member_id(frame), "on": _bool(frame, "on")}
+
+
+CLIENT_FRAMES.update({
+    "role": _role,
+    "mute": _mute,
+    "kick": _kick,
+    "ban": _ban,
+    "unban": _unban,
+    "bans": _nothing,
+    "room": _room,
+    "report": _report,
+    "reports": _nothing,
+    "dismiss": _dismiss,
+    "ignore": _ignore,
+})
+
+
+def member_changed(identity, role, muted_until, seq):
+    """A member's role or mute changed (a room change: it has the room's seq)."""
+    return {"type": "member", "seq": seq,
+            "member": dict(member(identity), role=role, muted_until=_time(muted_until))}
+
+
+def room_changed(room, seq):
+    """The room's topic, slow mode or lock changed (a room change: it has the room's seq)."""
+    return {"type": "room", "seq": seq, "topic": room.topic, "slowmode": room.slowmode, "locked": room.locked}
+
+
+def report(row, msg, reporter):
+    return {"type": "report", "report": row.pk, "message": message(msg), "reason": row.reason,
+            "reporter": member(reporter), "created_at": _time(row.created_at)}
+
+
+def reports_list(reports):
+    return {"type": "reports", "reports": reports}
+
+
+def bans_list(rows):
+    return {"type": "bans", "bans": [
+        {"id": row.pk, "name": row.name, "reason": row.reason, "created_at": _time(row.created_at),
+         "until": _time(row.expires_at)} for row in rows
+    ]}
+
+
+def ignored(ids):
+    return {"type": "ignored", "ignored": ids}

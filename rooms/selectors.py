@@ -7,7 +7,7 @@ from django.db.models import Q
 from rooms import lobby, mentions, protocol, store
 from rooms.codes import looks_like_code, normalize_code
 from rooms.errors import ChatError
-from rooms.models import Identity, Membership, Message, Presence, Room
+from rooms.models import Identity, Membership, Message, ModerationLog, Presence, Room
 
 
 def room_by_code(code):
@@ -166,11 +166,16 @@ def changes_between(room, after, upto, limit=None):
     reacted = list(
         in_window.visible().reacted_after_seq(after).filter(reactions_seq__lte=upto).order_by("reactions_seq")[: limit + 1]
     )
+    moderated = list(  # room and member changes (rooms/moderation.py): the frame they were sent as
+        ModerationLog.objects.filter(room=room, seq__gt=after, seq__lte=upto).order_by("seq")
+        .values_list("seq", "frame")[: limit + 1]
+    )
     changes = sorted(
         [(m.seq, protocol.message(m)) for m in created]
         + [(m.deleted_seq, protocol.delete(m)) for m in deleted]
         + [(m.edited_seq, protocol.edit(m)) for m in edited]
-        + [(m.reactions_seq, protocol.reactions(m)) for m in reacted],
+        + [(m.reactions_seq, protocol.reactions(m)) for m in reacted]
+        + moderated,
         key=lambda pair: pair[0],
     )
     if len(changes) > limit:
@@ -214,6 +219,11 @@ def changes_after_many(pairs, limit=None):
     for kind, query in rows.items():
         for m in query:
             by_room[m.room_id].append((getattr(m, kind), frame_of[kind](m)))
+    moderated = Q()
+    for room_id, after, upto in short:
+        moderated |= Q(room_id=room_id, seq__gt=after, seq__lte=upto)
+    for room_id, seq, frame in ModerationLog.objects.filter(moderated).values_list("room_id", "seq", "frame"):
+        by_room[room_id].append((seq, frame))
     for room_id, after, upto in short:
         changes = sorted((pair for pair in by_room[room_id] if after < pair[0] <= upto), key=lambda pair: pair[0])
         found[room_id, after] = (upto, [frame for _, frame in changes], False)
@@ -252,9 +262,9 @@ def members_present(room):
 
 def protected_names(rooms, exclude=None):
     """{name: public id} of the names nobody else may take in these rooms (rooms/nametaken.py):
-    the members present in them, apart from the identity `exclude` (a public id) itself.
-
-    Owner and moderator names are added here once roles exist: the room's owner and moderators
-    are protected whether they are present or not."""
-    rows = Presence.objects.filter(room__in=rooms).exclude(public_id=exclude).values_list("name", "public_id").distinct()
-    return dict(rows)
+    the members present in them and the rooms' owners and moderators, present or not, apart from
+    the identity `exclude` (a public id) itself."""
+    present = Presence.objects.filter(room__in=rooms).exclude(public_id=exclude).values_list("name", "public_id").distinct()
+    roles = (Membership.objects.filter(room__in=rooms, role__in=[Membership.OWNER, Membership.MODERATOR])
+             .exclude(identity__public_id=exclude).values_list("identity__name", "identity__public_id"))
+    return {**dict(present), **dict(roles)}

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from rooms import avatars, codes, names, nametaken, protocol, reactions, selectors, store
+from rooms import avatars, codes, moderation, names, nametaken, protocol, reactions, selectors, store
 from rooms.bots import outbox as bots_outbox
 from rooms.errors import ChatError
 from rooms.live import doorway
@@ -147,11 +147,14 @@ def messages_store(*, requests):
     frames_by_room = defaultdict(list)
     with transaction.atomic():
         stored = _stored_by_client_id(requests)
+        refused = moderation.message_refusals(requests)  # muted, banned, slow mode
         fresh = defaultdict(list)  # room -> [(index, request)]
         claimed = {}
         for index, request in enumerate(requests):
             key = (request.author.id, request.client_id)
-            if request.client_id is None:
+            if index in refused:
+                results[index] = refused[index]
+            elif request.client_id is None:
                 fresh[request.room].append((index, request))
             elif key in stored:
                 results[index] = _repeat(stored[key], request)
@@ -407,6 +410,7 @@ class SocketArrival:
     identity: Identity
     channel_name: str
     after: int | None = None
+    address_key: str = ""  # keyed hash of its address (rooms/bans.py): what a ban of it refuses
 
 
 def sockets_open(*, arrivals, joins=None):
@@ -430,29 +434,31 @@ def sockets_open(*, arrivals, joins=None):
         Presence.objects.bulk_create([
             Presence(room=a.room, identity_id=a.identity.pk, public_id=a.identity.public_id, name=a.identity.name,
                      name_key=names.name_key(a.identity.name), avatar_seed=a.identity.avatar_seed,
-                     channel_name=a.channel_name, seen_at=now)
+                     address_key=a.address_key, channel_name=a.channel_name, seen_at=now)
             for a in arrivals
         ])
+        parts = moderation.hello_parts(arrivals)  # roles, the rooms' settings, ignore lists
         joined = defaultdict(list)
         for a in arrivals:
             if (a.room.id, a.identity.public_id) not in here:
                 here.add((a.room.id, a.identity.public_id))
-                joined[a.room.code].append(protocol.presence("join", a.identity))
+                joined[a.room.code].append(protocol.presence("join", a.identity,
+                                                             role=parts.role(a.room.id, a.identity.public_id)))
         for code, frames in joined.items():
             if joins is None:
                 doorway.publish_on_commit(code, frames)
             else:
                 joins[code] = frames
-    return _hellos(arrivals)
+    return _hellos(arrivals, parts)
 
 
-def _hellos(arrivals):
+def _hellos(arrivals, parts):
     """The hello texts of arrivals whose presence is committed, read for all their rooms at once:
     one members query, one latest page per room resuming without `after`, the `?after=` changes
     of every room together (selectors.changes_after_many), one read-marker query; the parts the
     hellos of a room share are serialized once."""
     rooms = list({a.room.id: a.room for a in arrivals}.values())
-    members = {room_id: protocol.dumps([protocol.member(m) for m in rows])
+    members = {room_id: protocol.dumps([dict(protocol.member(m), role=parts.role(room_id, m.public_id)) for m in rows])
                for room_id, rows in selectors.members_present_many(rooms).items()}
     read = selectors.last_reads_many({(a.room, a.identity.pk) for a in arrivals})
     changes = selectors.changes_after_many({(a.room, a.after) for a in arrivals if a.after is not None})
@@ -470,7 +476,10 @@ def _hellos(arrivals):
             pages[key] = (seq, protocol.dumps(frames), has_more)
         seq, messages, has_more = pages[key]
         text = protocol.hello_text(arrival.identity, arrival.room.code, seq, members[arrival.room.id], messages,
-                                   has_more, read.get((arrival.room.id, arrival.identity.pk)))
+                                   has_more, read.get((arrival.room.id, arrival.identity.pk)),
+                                   you_role=parts.role(arrival.room.id, arrival.identity.public_id),
+                                   room_extra=parts.rooms[arrival.room.id],
+                                   ignored=parts.ignored.get(arrival.identity.pk, []))
         texts.append((text, seq))
     return texts
 

@@ -2,13 +2,14 @@
 import logging
 import math
 
+from django import forms
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from rooms import avatars, identities, lobby, nametaken, protocol, selectors, services
+from rooms import avatars, bans, identities, lobby, moderation, nametaken, protocol, selectors, services
 from rooms.errors import ChatError
 from rooms.forms import EnterForm
 from rooms.live.guards import guards, request_address
@@ -23,6 +24,10 @@ def home(request):
         if form.is_valid():
             if form.cleaned_data["action"] == "create":
                 refusal = _room_create_refusal(request, form)
+                if refusal is not None:
+                    return refusal
+            if form.cleaned_data["action"] == "join":
+                refusal = _join_refusal(request, form)
                 if refusal is not None:
                     return refusal
             try:
@@ -57,6 +62,24 @@ def _room_create_refusal(request, form):
     return response
 
 
+def _entry_refusal(request, room):
+    """Why this browser may not enter the room (banned, or locked and never in it), or None."""
+    return moderation.entry_refusal(room, identities.of_request(request), bans.address_key(request_address(request)))
+
+
+def _join_refusal(request, form):
+    """The form again with the reason and HTTP 403 for a banned browser or a locked room, else None."""
+    refusal = _entry_refusal(request, selectors.room_by_code(form.cleaned_data["code"]))
+    if refusal is None:
+        return None
+    form.add_error("code", forms.ValidationError(refusal["detail"], code=refusal["code"]))
+    return _home_page(request, form, status=403)
+
+
+def _refused_page(request, room, refusal):
+    return render(request, "rooms/refused.html", {"room": room, "refusal": refusal}, status=403)
+
+
 def _duration(seconds):
     minutes = math.ceil(seconds / 60)
     return f"{math.ceil(seconds)} seconds" if seconds < 60 else f"{minutes} minute{'s' if minutes != 1 else ''}"
@@ -86,7 +109,14 @@ def _enter(request, data):
         form.is_valid()
         form.add_error("name", exc.detail)
         return _home_page(request, form, status=409)  # not 200: no room code was missed
-    code = services.room_create().code if data["action"] == "create" else target.code
+    if data["action"] == "create":
+        created = services.room_create()
+        identity = identities.of_request(request)
+        moderation.room_created(room=created, identity=identity)  # its maker owns it
+        identities.remember(request, identity)
+        code = created.code
+    else:
+        code = target.code
     return redirect("room", code=code)
 
 
@@ -137,6 +167,9 @@ def permalink(request, code, message_id):
 
 def _room_page(request, found, seq, messages, has_more, around=None, has_more_after=False):
     identity = identities.of_request(request)
+    refusal = _entry_refusal(request, found)
+    if refusal is not None:
+        return _refused_page(request, found, refusal)
     if identity.pk is None and nametaken.is_taken(name=identity.name, rooms=[found], public_id=identity.public_id):
         # A random name (an identity without a row never chose one) avoids the room's protected names.
         identity.name = nametaken.random_free_name(rooms=[found], public_id=identity.public_id)
@@ -155,6 +188,11 @@ def _room_page(request, found, seq, messages, has_more, around=None, has_more_af
         "name_max_length": settings.CHAT_NAME_MAX_LENGTH,
         "edit_window": settings.CHAT_EDIT_WINDOW_SECONDS,
         "ws_path": f"/ws/rooms/{found.code}/",
+        # Moderation (static/chat/moderation.js); the hello brings them again, fresh.
+        "topic": found.topic,
+        "slowmode": found.slowmode,
+        "locked": found.locked,
+        "ignored": moderation.ignored_by(identity.pk),
     }
     context = {
         "room": found,

@@ -50,7 +50,8 @@ def test_a_batch_announces_one_join_per_member_and_every_hello_shows_everyone(ro
         services.SocketArrival(room, alice, "socket.2"),  # a second tab, in the same batch
         services.SocketArrival(room, bob, "socket.3", after=0),
     ])
-    assert published == [(room.code, [protocol.presence("join", alice), protocol.presence("join", bob)])]
+    assert published == [(room.code, [protocol.presence("join", alice, role="member"),
+                                       protocol.presence("join", bob, role="member")])]
     for text, seq in hellos:
         hello = json.loads(text)
         assert [m["id"] for m in hello["members"]] == [alice.public_id, bob.public_id] and seq == hello["room"]["seq"]

@@ -18,7 +18,8 @@ async def test_hello_carries_you_the_room_and_the_latest_fifty_messages(connect,
     a = await connect(room.code, alice)
     hello = a.hello
     assert hello["you"]["name"] == "Alice"
-    assert hello["room"] == {"code": room.code, "seq": 55, "last_read": None}
+    assert hello["room"] == {"code": room.code, "seq": 55, "last_read": None,
+                             "topic": "", "slowmode": 0, "locked": False, "moderators": []}
     assert [m["body"] for m in hello["messages"]] == [f"m{n}" for n in range(5, 55)]
     assert hello["has_more"] is True
     assert [m["id"] for m in hello["members"]] == [alice.public_id]

@@ -96,3 +96,20 @@ def test_protected_names_are_the_members_present_but_oneself(room, alice, bob):
     _present(room, bob)
     assert set(selectors.protected_names([room], exclude=bob.public_id)) == {"Alice"}
     assert lookalikes.looks_like("Alice", "аlice")
+
+
+async def test_the_owners_and_a_moderators_names_are_taken_even_while_they_are_away(connect, room, alice, bob):
+    """Roles (rooms/moderation.py): the owner and the moderators keep their names when they are
+    not in the room, so nobody can pose as them while they are away."""
+    from rooms import moderation
+    from rooms.models import Membership
+
+    await db(moderation.room_created)(room=room, identity=alice)
+    await db(Membership.objects.update_or_create)(room=room, identity=bob, defaults={"role": Membership.MODERATOR})
+    carol = await db(services.identity_create)(name="Carol")
+    c = await connect(room.code, carol)  # neither Alice nor Bob has a socket open
+    for spoof in ("ALICE", "Воb"):  # case; a Cyrillic В and о
+        await c.send({"type": "rename", "name": spoof})
+        assert (await c.receive_type("error"))["code"] == "name_taken"
+    await c.send({"type": "rename", "name": "Carol the Third"})
+    assert (await c.receive_type("rename"))["member"]["name"] == "Carol the Third"

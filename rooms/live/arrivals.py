@@ -19,8 +19,8 @@ from collections import deque
 
 from django.conf import settings
 
-from rooms import identities, selectors, services
-from rooms.live import doorway
+from rooms import bans, identities, moderation, selectors, services
+from rooms.live import doorway, guards
 from rooms.live.batching import Batcher
 
 _batchers = weakref.WeakKeyDictionary()  # event loop -> (identify Batcher, open Batcher)
@@ -29,7 +29,13 @@ _batchers = weakref.WeakKeyDictionary()  # event loop -> (identify Batcher, open
 def _identify(scopes):
     rooms = selectors.rooms_by_codes({scope["url_route"]["kwargs"]["code"] for scope in scopes})
     people = identities.for_sockets(scopes)
-    return [(rooms[scope["url_route"]["kwargs"]["code"]], person) for scope, person in zip(scopes, people, strict=True)]
+    found = [(rooms[scope["url_route"]["kwargs"]["code"]], person) for scope, person in zip(scopes, people, strict=True)]
+    # Banned, or a locked room they were never in (rooms/moderation.py): one query for the batch.
+    refusals = moderation.socket_refusals([
+        (room, person, bans.address_key(guards.client_address(scope)))
+        for (room, person), scope in zip(found, scopes, strict=True)
+    ])
+    return [(room, person, refusal) for (room, person), refusal in zip(found, refusals, strict=True)]
 
 
 def _open_batch(arrivals):
@@ -51,7 +57,7 @@ def _for_loop():
 
 
 async def identify(scope):
-    """(room or None, identity) of a socket, from its URL and cookies."""
+    """(room or None, identity, refusal frame or None) of a socket, from its URL, cookies and address."""
     return await _for_loop()[0].submit(scope)
 
 

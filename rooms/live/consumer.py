@@ -12,9 +12,10 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
-from rooms import protocol, selectors, services
+from rooms import bans, moderation, protocol, selectors, services
 from rooms.errors import ChatError
 from rooms.live import arrivals, doorway, guards, replies, ticker, writer
+from rooms.live.moderating import ModerationHandlers
 from rooms.live.ratelimit import SlidingWindow, parse_rate
 from rooms.live.servers.frames import EXTENSION as FRAMES_EXTENSION
 
@@ -40,7 +41,7 @@ def _after_from_query(scope):
     return after, None
 
 
-class RoomConsumer(AsyncWebsocketConsumer):
+class RoomConsumer(ModerationHandlers, AsyncWebsocketConsumer):
     """One browser tab in one room.
 
     It hears its room through the doorway (rooms/live/doorway.py), whose fan-out writes a room's
@@ -157,10 +158,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
             admission.done()
 
     async def join(self):
-        room, self.identity = await arrivals.identify(self.scope)
+        room, self.identity, refusal = await arrivals.identify(self.scope)
         self.room = None if room is None else _rooms.setdefault(room.code, room)
         if self.room is None:
             await self.close(code=protocol.CLOSE_ROOM_NOT_FOUND)
+            return
+        if refusal is not None:  # banned, or a locked room it was never in (rooms/moderation.py)
+            self.room = None
+            await self.send_frame(refusal)
+            await self.close(code=protocol.CLOSE_REFUSED)
             return
         self.member_id = self.identity.public_id
         self.limits = SlidingWindow(parse_rate(settings.CHAT_RATE_LIMIT))
@@ -172,7 +178,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         # what the room says meanwhile waits until the hello is out.
         await doorway.room_join(self.room, self)
         hello, seq = await arrivals.open_socket(
-            services.SocketArrival(self.room, self.identity, self.channel_name, after)
+            services.SocketArrival(self.room, self.identity, self.channel_name, after,
+                                   bans.address_key(guards.client_address(self.scope)))
         )
         await self.send_answer_text(hello, refusable=False)
         if complaint:
@@ -192,6 +199,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await db(services.presence_disconnect)(channel_name=self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):
+        if self.removed:
+            return  # kicked or banned: closing
         try:
             if text_data is None:
                 raise ChatError(protocol.BINARY_UNSUPPORTED, "Frames must be JSON text, not binary.")
@@ -209,7 +218,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 await self.send_answer(reply)
                 return
         except ChatError as exc:
-            reply = protocol.error(exc.code, exc.detail, exc.client_id)
+            reply = protocol.error(exc.code, exc.detail, exc.client_id, exc.retry_after_ms)
         except DatabaseError:
             # Locked or gone for a moment: the client may ask again (a client_id makes a resend safe).
             log.warning("database unavailable for a client frame", exc_info=True)
@@ -249,12 +258,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
         return None if created else frame  # a new message reaches the sender with the broadcast
 
     async def on_edit(self, message_id, body):
+        await db(moderation.ensure_may_write)(room=self.room, identity=self.identity)
         await db(services.message_edit)(room=self.room, identity=self.identity, message_id=message_id, body=body)
 
     async def on_delete(self, message_id):
-        await db(services.message_delete_own)(room=self.room, identity=self.identity, message_id=message_id)
+        # Your own message, or (owner, moderators) anyone's: rooms/moderation.py
+        await db(moderation.message_delete)(room=self.room, actor=moderation.Actor(self.identity), message_id=message_id)
 
     async def on_react(self, message_id, emoji):
+        await db(moderation.ensure_may_write)(room=self.room, identity=self.identity)
         await db(services.message_react)(room=self.room, identity=self.identity, message_id=message_id, emoji=emoji)
 
     async def on_read(self, seq):

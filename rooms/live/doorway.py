@@ -96,3 +96,32 @@ def sockets_here():
 
 async def room_leave(room_code, socket):
     await fanout.current().leave(room_code, socket)
+
+
+# ---- moderation (rooms/moderation.py) ----
+
+def publish_to_members_on_commit(room_code, member_ids, frame):
+    """From synchronous code: once the transaction commits, send a frame the database does not
+    keep to these identities' sockets in the room only (a report, to the moderators online)."""
+    if not member_ids:
+        return
+    ids = sorted(member_ids)
+    transaction.on_commit(lambda: async_to_sync(_to_members)(room_code, ids, frame))
+
+
+async def _to_members(room_code, member_ids, frame):
+    for member_id in member_ids:
+        await publish_to_member(room_code, member_id, frame)
+
+
+def close_member_on_commit(room_code, member_id, frame, code):
+    """From synchronous code: once the transaction commits, send `frame` to the identity's
+    sockets in the room, on every worker, and close them with `code` (a kick or a ban)."""
+    transaction.on_commit(lambda: async_to_sync(close_member)(room_code, member_id, frame, code))
+
+
+async def close_member(room_code, member_id, frame, code):
+    here = fanout.current()
+    text = protocol.dumps(frame)
+    await here.deliver_to_member(room_code, member_id, [text], close=code)
+    return await here.send_to_workers(room_code, [(PLAIN, None, text)], member=member_id, close=code)

@@ -173,9 +173,10 @@ class Fanout:
             await _emit(stream, out)
         self._watch(room_code, stream)
 
-    async def deliver_to_member(self, room_code, member_id, texts, skip=None):
+    async def deliver_to_member(self, room_code, member_id, texts, skip=None, close=None):
         """Write texts to one identity's sockets of the room on this worker, but `skip`. Outside
-        the room's order: only frames without a seq, meant for that identity alone (`read`)."""
+        the room's order: only frames without a seq, meant for that identity alone (`read`).
+        With `close`, each of those sockets is then closed with that code (a kick, a ban)."""
         stream = self.rooms.get(room_code)
         if stream is None:
             return
@@ -187,16 +188,20 @@ class Fanout:
                 joining.queue.extend((None, text) for text in texts)  # after its hello, like the rest
             else:
                 await _send(socket, texts)
+            if close is not None:
+                await socket.shut(close)
 
-    async def send_to_workers(self, room_code, items, member=None):
+    async def send_to_workers(self, room_code, items, member=None, close=None):
         """Give the room's items to the layer once (for one identity's sockets only, with
-        `member`); True if it took them."""
+        `member`, and closing them after with `close`); True if it took them."""
         layer = get_channel_layer()
         if layer is None or self._only_worker(layer):
             return True
         event = {"type": EVENT_TYPE, "room": room_code, "items": items, "origin": self.channel}
         if member is not None:
             event["member"] = member
+        if close is not None:
+            event["close"] = close
         try:
             await layer.group_send(group_name(room_code), event)
             return True
@@ -302,7 +307,8 @@ class Fanout:
                 continue
             try:
                 if "member" in event:
-                    await self.deliver_to_member(event["room"], event["member"], [text for _, _, text in event["items"]])
+                    await self.deliver_to_member(event["room"], event["member"], [text for _, _, text in event["items"]],
+                                                 close=event.get("close"))
                 else:
                     await self.deliver(event["room"], event["items"])
             except Exception:

@@ -24,6 +24,8 @@ function typedEmoji(text) {
 
 export function createMessageActions({ list, menu, picker, confirm, me, roomCode, editWindowMs, messages, send, composer, announce }) {
   let target = null; // {li, id, button} the menu or the picker is open for
+  // What other modules add (moderation.js): who else may delete, and more menu items.
+  const extra = { canDelete: () => false, items: {} };
 
   function place(popup, anchor) {
     const box = anchor.getBoundingClientRect();
@@ -51,7 +53,10 @@ export function createMessageActions({ list, menu, picker, confirm, me, roomCode
     closePopups();
     target = { li, id: frame.id, button };
     menu.querySelector("[data-action=edit]").hidden = !canEdit(frame);
-    menu.querySelector("[data-action=delete]").hidden = frame.author.id !== me.id;
+    menu.querySelector("[data-action=delete]").hidden = frame.author.id !== me.id && !extra.canDelete(frame);
+    for (const [name, action] of Object.entries(extra.items)) {
+      menu.querySelector(`[data-action=${name}]`).hidden = !action.shown(frame);
+    }
     button.setAttribute("aria-expanded", "true");
     li.classList.add("menu-open");
     place(menu, button);
@@ -88,7 +93,7 @@ export function createMessageActions({ list, menu, picker, confirm, me, roomCode
     const button = target.button;
     const action = item.dataset.action;
     closePopups({ restoreFocus: action === "link" });
-    if (frame) ACTIONS[action](frame, button);
+    if (frame) (ACTIONS[action] ?? extra.items[action].run)(frame, button);
   });
 
   menu.addEventListener("keydown", (event) => {
@@ -198,5 +203,11 @@ export function createMessageActions({ list, menu, picker, confirm, me, roomCode
   });
   window.addEventListener("resize", () => closePopups());
 
-  return { close: closePopups, canEdit };
+  /** Add what another module offers: `canDelete(frame)`, and menu items {name: {shown, run}}. */
+  function extend({ canDelete, ...items }) {
+    if (canDelete) extra.canDelete = canDelete;
+    Object.assign(extra.items, items);
+  }
+
+  return { close: closePopups, canEdit, extend };
 }

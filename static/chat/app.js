@@ -3,6 +3,7 @@ import { createMessageActions } from "./actions.js";
 import { createComposer } from "./composer.js";
 import { createMentionAutocomplete } from "./mentions.js";
 import { createMessageLog } from "./messages.js";
+import { createModeration } from "./moderation.js";
 import { createNotifier } from "./notify.js";
 import { createMemberList } from "./presence.js";
 import { createRenderer } from "./render.js";
@@ -125,10 +126,33 @@ const notifier = createNotifier({
   roomCode: boot.code,
   me,
 });
+const moderation = createModeration({
+  me,
+  boot,
+  send,
+  announce,
+  els: {
+    memberList: $("member-list"),
+    messageList: $("messages"),
+    menu: $("member-menu"),
+    dialog: $("moderation-dialog"),
+    settings: $("room-settings"),
+    reports: $("reports"),
+    bansPanel: $("bans"),
+    topic: $("room-topic"),
+    notice: $("removed-notice"),
+  },
+});
+actions.extend({
+  canDelete: (frame) => moderation.mayActOn(frame.author.id),
+  report: { shown: (frame) => frame.author.id !== me.id, run: (frame) => moderation.reportMessage(frame) },
+});
 const rename = setUpRename({ form: $("rename-form"), input: $("rename-input"), error: $("rename-error"), me, send });
 setUpCopyLink({ button: $("copy-link"), feedback: $("copy-feedback") });
 
 function onChange(change) {
+  if (change.type === "room" || change.type === "member") return moderation.change(change);
+  if (change.type === "delete") moderation.frames.delete(change);
   const mine = change.type === "message" && change.author.id === me.id;
   if (mine && change.client_id) composer.confirm(change.client_id);
   if (messages.apply(change) && !mine) {
@@ -139,6 +163,9 @@ function onChange(change) {
 
 // Refusals of something other than a message: said where the person acted, never dropped silently.
 const ERRORS = {
+  kicked: (frame) => moderation.errors.kicked(frame),
+  room_locked: (frame) => moderation.errors.room_locked(frame),
+  banned: (frame) => (frame.reason !== undefined ? moderation.errors.banned(frame) : composer.failed(frame)),
   invalid_name: (frame) => rename.failed(frame.detail),
   name_taken: (frame) => rename.failed(frame.detail),
   not_found: (frame) => {
@@ -148,7 +175,9 @@ const ERRORS = {
 };
 
 const FRAMES = {
+  ...moderation.frames,
   join: ({ member }) => {
+    moderation.join(member);
     learnName(member);
     members.join(member);
   },
@@ -163,7 +192,7 @@ const FRAMES = {
     typing.rename(member);
     if (member.id === me.id) rename.renamed(member);
   },
-  typing: ({ member }) => typing.show(member),
+  typing: ({ member }) => moderation.ignores(member.id) || typing.show(member),
   history: (frame) => messages.showHistory(frame),
   around: (frame) => messages.showAround(frame),
   read: ({ seq }) => {
@@ -185,6 +214,7 @@ socket = openRoomSocket({
   onHello(hello) {
     Object.assign(me, hello.you);
     hello.members.forEach(learnName);
+    moderation.hello(hello);
     members.replace(hello.members);
     messages.reconnected();
     composer.resendAll();

@@ -11,6 +11,7 @@ const SYNC_RETRY_MS = 2000;
 // long for the missing ones before asking the server, so a reordering costs no sync round trip.
 const GAP_WAIT_MS = 300;
 const CLOSE_ROOM_NOT_FOUND = 4404;
+const CLOSE_REFUSED = 4403; // kicked, banned, or a locked room: the frame before said why; no retry
 const CLOSE_RATE_LIMITED = 4429; // the server wants this address to slow down
 const RATE_LIMITED_ATTEMPT = 4; // ...so retry as if four attempts had failed (4 to 8 s)
 const STATUS = {
@@ -19,6 +20,7 @@ const STATUS = {
   reconnecting: "Reconnecting…",
   back: "Back online",
   gone: "This room no longer exists",
+  removed: "Not connected",
   delayed: "Live updates delayed",
 };
 
@@ -70,6 +72,7 @@ export function openRoomSocket({ path, seq, status, onChange, onHello, onFrame }
     ready = false;
     syncing = false;
     if (code === CLOSE_ROOM_NOT_FOUND) return show("gone");
+    if (code === CLOSE_REFUSED) return show("removed");
     show(everOnline ? "reconnecting" : "connecting");
     if (code === CLOSE_RATE_LIMITED) attempt = Math.max(attempt, RATE_LIMITED_ATTEMPT);
     const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** attempt);
@@ -136,6 +139,8 @@ export function openRoomSocket({ path, seq, status, onChange, onHello, onFrame }
       case "edit":
       case "reactions":
       case "delete":
+      case "room": // a room's settings or a member's role or mute (moderation): changes with a seq
+      case "member":
         onChange(frame);
         track(frame.seq);
         break;

@@ -73,7 +73,8 @@ def test_someone_elses_message_has_no_edit_or_delete_in_its_menu(person):
     alice.say("mine alone")
     bob.expect_message("mine alone")
     menu = open_menu(bob, "mine alone")
-    expect(menu.get_by_role("menuitem")).to_have_text(["Reply", "Add a reaction…", "Copy link to message"])
+    # (Report… is issue 15's: anyone may report someone else's message.)
+    expect(menu.get_by_role("menuitem")).to_have_text(["Reply", "Add a reaction…", "Copy link to message", "Report…"])
 
 
 def test_deleting_your_own_message_asks_first_then_removes_it_for_everyone(person):

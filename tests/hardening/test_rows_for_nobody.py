@@ -51,7 +51,8 @@ async def test_the_first_message_gives_the_identity_its_row_under_its_cookie_nam
     pending = identities.new_pending()
     socket = await open_socket(room.code, pending)
     hello = await socket.receive()
-    assert hello["you"] == {"id": pending.public_id, "name": pending.name, "avatar": f"/avatars/{pending.public_id}.svg"}
+    assert hello["you"] == {"id": pending.public_id, "name": pending.name, "avatar": f"/avatars/{pending.public_id}.svg",
+                            "role": "member"}
     await socket.send({"type": "message", "body": "first words", "client_id": "first"})
     sent = await socket.receive_type("message")
     assert sent["author"]["id"] == pending.public_id and sent["author"]["name"] == pending.name
