@@ -83,7 +83,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 600)
     # One test database file per process, so parallel runs on one machine never share one.
     DATABASES["default"]["TEST"] = {"NAME": env_str("SQLITE_TEST_NAME", str(VAR_DIR / f"test-{os.getpid()}.sqlite3"))}
-else:
+elif env_int("DATABASE_POOL_SIZE", 10) > 0:
+    # PostgreSQL through a bounded pool per worker process (psycopg_pool, Django's "pool" option).
+    # Django's ASGI handler runs each request's sync code on a thread of its own, and each such
+    # thread opened (and, with CONN_MAX_AGE, kept) a connection: a burst of page loads on two
+    # workers went past PostgreSQL's 100 connections and answered 500. With the pool a worker
+    # holds at most DATABASE_POOL_SIZE connections; a request past them waits for one (up to
+    # DATABASE_POOL_TIMEOUT seconds). Persistent connections (CONN_MAX_AGE) are the pool's job.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": env_int("DATABASE_POOL_SIZE", 10),
+        "timeout": env_float("DATABASE_POOL_TIMEOUT", 10.0),
+    }
+else:  # DATABASE_POOL_SIZE=0: a connection per thread, kept CONN_MAX_AGE seconds
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     if env_str("DATABASE_TEST_NAME", ""):

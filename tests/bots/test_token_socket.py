@@ -43,7 +43,8 @@ async def test_bot_socket_with_header_and_no_origin(bot_room):
     hello = await client.receive()
     assert hello["type"] == "hello"
     assert hello["you"] == {"id": bot.identity.public_id, "name": "Helper",
-                            "avatar": f"/avatars/{bot.identity.public_id}.svg", "bot": True}
+                            "avatar": f"/avatars/{bot.identity.public_id}.svg", "bot": True,
+                            "role": "member"}
     await client.receive_type("join")
     await client.send({"type": "message", "body": "beep", "client_id": "b1"})
     frame = await client.receive_type("message")
