@@ -218,7 +218,8 @@ class Nginx(Process):
         (prefix / "chatsite.conf").write_text(site)
         (prefix / "nginx.conf").write_text(
             "daemon off;\nworker_processes 1;\npid nginx.pid;\nerror_log logs/error.log warn;\n"
-            "events { worker_connections 4096; }\n"
+            # Each socket is two connections (client and upstream): room for the storm's 10,000.
+            "worker_rlimit_nofile 30000;\nevents { worker_connections 24000; }\n"
             "http {\n  include /etc/nginx/mime.types;\n  access_log logs/access.log;\n"
             "  client_body_temp_path tmp/body; proxy_temp_path tmp/proxy;\n"
             "  fastcgi_temp_path tmp/fastcgi; uwsgi_temp_path tmp/uwsgi; scgi_temp_path tmp/scgi;\n"
