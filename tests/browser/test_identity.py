@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 
 
-def test_an_identity_restored_in_a_fresh_browser_keeps_its_name_avatar_and_room(person):
+def test_an_identity_restored_in_a_fresh_browser_keeps_its_name_avatar_room_and_owner_role(person):
     alice = person("Alice")
     code = alice.create_room()
     alice.say("written before the move")
@@ -29,6 +29,9 @@ def test_an_identity_restored_in_a_fresh_browser_keeps_its_name_avatar_and_room(
     laptop.open_room(code)
     expect(laptop.page.get_by_label("Your name")).to_have_value("Alice")
     expect(laptop.members()).to_have_text(["Alice"])  # one member on two devices, not two
+    # Alice made the room: on the laptop she is still its owner, with the owner's tools.
+    expect(laptop.page.locator("#member-list li", has_text="Alice").locator(".role-badge")).to_have_text("owner")
+    expect(laptop.page.locator("#room-settings")).to_be_visible()
     laptop.expect_message("written before the move")
     laptop.say("written after the move")
     alice.open_room(code)  # the first browser is still Alice too
