@@ -251,6 +251,7 @@ DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = env_int("DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE",
 
 # --- bots (docs/bots.md) ---
 CHAT_BOT_RATE_LIMIT = env_str("CHAT_BOT_RATE_LIMIT", CHAT_RATE_LIMIT)  # API requests per bot token, like a socket's frames
+CHAT_BOTS_PER_ROOM = env_int("CHAT_BOTS_PER_ROOM", 10)  # active bots a room may have (its owner's page refuses more)
 CHAT_API_ADDRESS_LIMIT = env_str("CHAT_API_ADDRESS_LIMIT", "120/10")  # /api/ requests per address, bad tokens included
 CHAT_WEBHOOK_WORKER = env_str("CHAT_WEBHOOK_WORKER", "loop")  # loop: each server worker delivers; off: run manage.py deliver_webhooks
 CHAT_WEBHOOK_ALLOW_PRIVATE = env_bool("CHAT_WEBHOOK_ALLOW_PRIVATE", False)  # loopback/private webhook URLs (tests, one-machine setups)

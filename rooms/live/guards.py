@@ -428,7 +428,7 @@ def _code_lookup(request):
         match = resolve(request.path_info)
     except Resolver404:
         return None
-    if match.url_name in {"room", "permalink", "room_search", "room_export"} and request.method == "GET":
+    if match.url_name in {"room", "permalink", "room_search", "room_export", "room_bots"} and request.method == "GET":
         return "page", match.kwargs.get("code", "")
     # A join that fails re-renders the form (200); one that works redirects to the room.
     if match.url_name == "home" and request.method == "POST" and request.POST.get("action") == "join":
