@@ -82,6 +82,12 @@ def topology(database_url, redis_server):
     """Two workers and nginx for the whole session; tests that kill a worker restart it."""
     topo = loopback.Topology(database_url=database_url, redis_url=redis_server.url, env=WORKER_ENV)
     topo.redis_server = redis_server
+    yield from running(topo)
+
+
+def running(topo):
+    """Prepare and start a loopback topology (printing its logs if it does not come up), yield it
+    to the fixture's users, then stop it and remove its files: `yield from running(topo)`."""
     topo.prepare()
     try:
         topo.start()

@@ -1,13 +1,12 @@
 """Per-address limits are one budget across workers (rooms/live/shared.py): two real workers on
 one private Redis; every socket here comes from 127.0.0.1, so they all count for one address."""
 import asyncio
-import shutil
 
 import pytest
 
 from bench import loopback
 from tests.integration.client import Browser
-from tests.integration.conftest import WORKER_ENV
+from tests.integration.conftest import WORKER_ENV, running
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis, pytest.mark.postgres]
 
@@ -21,17 +20,7 @@ def limited(database_url, redis_server):
     """Two workers with small per-address limits, their counts under a prefix of their own."""
     env = {**WORKER_ENV, "CHAT_WS_PER_ADDRESS": str(PER_ADDRESS), "CHAT_CODE_GUESS_LIMIT": f"{GUESSES}/300",
            "CHAT_SHARED_SOCKET_TTL": str(SOCKET_TTL), "REDIS_PREFIX": "shared-limits-it"}
-    topo = loopback.Topology(database_url=database_url, redis_url=redis_server.url, env=env, use_nginx=False)
-    topo.prepare()
-    try:
-        topo.start()
-    except Exception:
-        print(topo.logs())
-        topo.stop()
-        raise
-    yield topo
-    topo.stop()
-    shutil.rmtree(topo.run_dir, ignore_errors=True)
+    yield from running(loopback.Topology(database_url=database_url, redis_url=redis_server.url, env=env, use_nginx=False))
 
 
 def _forget_counts(server):
