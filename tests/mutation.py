@@ -7,13 +7,29 @@ there. Each session gets a database file of its own instead, and starts without 
 connections the last one left in the database thread (one left inside a transaction by a test
 that cancelled a socket mid-way is never closed, and would still point at the last session's
 file).
+
+Migrating a fresh test database costs seconds, more than most mutants' tests: the first session
+keeps its migrated (and by then emptied) database as a template, and every later session starts
+from a copy of it (pytest-django's --reuse-db then only checks that nothing is left to migrate).
 """
 import asyncio
+import hashlib
 import itertools
 import os
+import shutil
 from pathlib import Path
 
 _sessions = itertools.count()
+_own = {}
+
+
+def _template(var_dir):
+    """The template's path, named after the migrations, so a new migration makes a new one."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted(root.glob("*/migrations/*.py")):
+        digest.update(path.read_bytes())
+    return Path(var_dir) / f"mutation-template-{digest.hexdigest()[:12]}.sqlite3"
 
 
 def pytest_configure(config):
@@ -23,10 +39,14 @@ def pytest_configure(config):
     database = settings.DATABASES["default"]
     if database["ENGINE"] != "django.db.backends.sqlite3":
         return
-    name = str(Path(settings.VAR_DIR) / f"mutation-{os.getpid()}-{next(_sessions)}.sqlite3")
+    name = Path(settings.VAR_DIR) / f"mutation-{os.getpid()}-{next(_sessions)}.sqlite3"
     for options in (database, connections["default"].settings_dict):
-        options.setdefault("TEST", {})["NAME"] = name
-        options["CONN_MAX_AGE"] = 0
+        options.setdefault("TEST", {})["NAME"] = str(name)
+    template = _template(settings.VAR_DIR)
+    if template.exists():
+        shutil.copyfile(template, name)
+    config.option.reuse_db = True  # keep (and on the first session, make) the file: see above
+    _own.update(name=name, template=template)
 
 
 def _forget_connections():
@@ -47,7 +67,16 @@ def pytest_sessionstart(session):
 
 
 def pytest_unconfigure(config):
-    from django.conf import settings
+    from asgiref.sync import sync_to_async
 
-    for path in Path(settings.VAR_DIR).glob(f"mutation-{os.getpid()}-*"):
+    if not _own:
+        return
+    _forget_connections()
+    asyncio.run(sync_to_async(_forget_connections)())
+    name, template = _own.pop("name"), _own.pop("template")
+    if not template.exists() and name.exists():
+        partial = template.with_suffix(f".{os.getpid()}.partial")
+        shutil.copyfile(name, partial)
+        partial.rename(template)
+    for path in name.parent.glob(name.name + "*"):
         path.unlink(missing_ok=True)
