@@ -11,16 +11,31 @@ file).
 Migrating a fresh test database costs seconds, more than most mutants' tests: the first session
 keeps its migrated (and by then emptied) database as a template, and every later session starts
 from a copy of it (pytest-django's --reuse-db then only checks that nothing is left to migrate).
+mutmut runs each mutant's tests in a process forked from one that ran tests already: see
+_database_thread_after_fork.
 """
 import asyncio
 import hashlib
 import itertools
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 _sessions = itertools.count()
 _own = {}
+
+
+def _database_thread_after_fork():
+    """A forked process has only the thread that forked: asgiref's database thread (where
+    database_sync_to_async runs) is not there, and its executor would queue work for it forever."""
+    from asgiref.sync import SyncToAsync
+
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+    SyncToAsync.context_to_thread_executor.clear()
+
+
+os.register_at_fork(after_in_child=_database_thread_after_fork)
 
 
 def _template(var_dir):
