@@ -87,3 +87,21 @@ async def test_sync_with_exactly_sync_max_changes_of_several_kinds_is_complete(c
     answer = await a.receive_type("sync")
     assert [c["type"] for c in answer["messages"]] == ["message", "edit", "reactions", "delete"]
     assert answer["has_more"] is False and answer["seq"] == 5
+
+
+@pytest.mark.parametrize("index, limit, bodies, has_more, has_more_after", [
+    (0, 1, ["m0"], False, True),
+    (2, 1, ["m2"], True, False),
+    (1, 2, ["m1", "m2"], True, False),
+    (0, 2, ["m0", "m1"], False, True),
+])
+async def test_a_page_of_one_or_two_around_a_message_says_whether_older_ones_exist(
+    connect, room, alice, index, limit, bodies, has_more, has_more_after
+):
+    # With room for no older message, whether older ones exist is asked on its own.
+    sent = await _send_many(room, alice, 3)
+    a = await connect(room.code, alice)
+    await a.send({"type": "around", "id": sent[index]["id"], "limit": limit})
+    page = await a.receive_type("around")
+    assert [m["body"] for m in page["messages"]] == bodies
+    assert (page["has_more"], page["has_more_after"]) == (has_more, has_more_after)

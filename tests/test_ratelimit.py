@@ -26,6 +26,11 @@ def test_a_rate_that_is_not_two_positive_numbers_is_refused(text):
         parse_rate(text)
 
 
+def test_a_refused_rate_is_explained_with_what_was_given():
+    with pytest.raises(ValueError, match=r"<count>/<seconds> with both positive, got '0/10'"):
+        parse_rate("0/10")
+
+
 def test_count_hits_are_allowed_in_a_window_and_the_next_waits_until_the_first_leaves_it():
     clock = Clock()
     window = SlidingWindow((3, 10.0), clock)
