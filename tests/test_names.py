@@ -37,7 +37,7 @@ def test_control_characters_and_line_breaks_are_refused(raw):
 
 
 @pytest.mark.parametrize("raw", ["", "   ", "\u200b", "\u200b\u200d", "\u0301", "\u20dd", "\u3164", "\u2800\u115f",
-                                 "\u1160", "\uffa0", "\u00a0\u2003"])
+                                 "\u1160", "\uffa0", "\u00a0\u2003", "\u3164 \u3164", "\u200b\u3000\u200b"])
 def test_a_name_with_nothing_visible_is_no_name(raw):
     assert names.clean_name(raw, 32) is None
 
