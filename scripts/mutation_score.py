@@ -2,9 +2,10 @@
 
     .venv/bin/python scripts/mutation_score.py [--survivors]
 
-Score = killed / (killed + survived + timeout + suspicious + no tests): a mutant no selected
-test reaches counts against the module like one that survives. Modules with mutants not yet
-checked are listed with how many are left.
+Score = caught / (caught + survived + suspicious + no tests), where caught is killed or timed
+out (a mutant that makes the tests loop or hang is noticed, if slowly): a mutant no selected test
+reaches counts against the module like one that survives. Modules with mutants not yet checked
+are listed with how many are left.
 """
 import json
 import sys
@@ -48,8 +49,9 @@ def main(argv):
         survivors += [(name, status(code)) for name, code in codes.items() if status(code) in {"survived", "no tests"}]
     print(f"{'module':34} {'score':>6} {'killed':>7} {'survived':>9} {'no tests':>9} {'timeout':>8} {'unchecked':>10}")
     for module, c in rows:
-        judged = c["killed"] + c["survived"] + c["no tests"] + c["timeout"] + c["suspicious"]
-        score = f"{100 * c['killed'] / judged:.0f} %" if judged else "-"
+        caught = c["killed"] + c["timeout"]
+        judged = caught + c["survived"] + c["no tests"] + c["suspicious"]
+        score = f"{100 * caught / judged:.0f} %" if judged else "-"
         print(f"{module:34} {score:>6} {c['killed']:>7} {c['survived']:>9} {c['no tests']:>9} {c['timeout']:>8} {c['not checked']:>10}")
     if "--survivors" in argv:
         for name, state in survivors:
