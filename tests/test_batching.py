@@ -3,7 +3,13 @@ batches are capped, and callers that left never hold up the others."""
 import asyncio
 import threading
 
+import pytest
+
 from rooms.live.batching import Batcher
+
+# The work runs through database_sync_to_async, which tidies the database thread's connection
+# (left open by earlier socket tests) before and after: database access must be allowed.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def test_requests_waiting_together_go_in_batches_of_at_most_max_items():
