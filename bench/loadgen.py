@@ -425,8 +425,11 @@ async def run_load(args, during=None):
         refusals = sum(stats.errors.get(code, 0) for code in REFUSALS)
         return expected - (refusals - stats.resent + stats.gave_up) * args.members
 
+    drain_start_us = now_us()
     while stats.received < still_expected() and time.perf_counter() - drain_start < args.drain:
-        idle_s = (now_us() - stats.last_receipt) / 1e6
+        # Idle since the last receipt, or since the drain began: on a busy machine the first
+        # receipts may come only after the senders stopped, and must still be waited for.
+        idle_s = (now_us() - max(stats.last_receipt, drain_start_us)) / 1e6
         if idle_s > args.drain_idle:
             break
         await asyncio.sleep(0.1)

@@ -77,11 +77,14 @@ def identity_rename(*, identity, name, room=None):
         raise ChatError(protocol.INVALID_NAME, "The name needs at least one visible character.")
     nametaken.name_check(name=clean, rooms=nametaken.rooms_of(identity.public_id, room), public_id=identity.public_id)
     with transaction.atomic():
-        old_name = Identity.objects.filter(public_id=identity.public_id).values_list("name", flat=True).first()
-        if old_name is None:
+        row = Identity.objects.filter(public_id=identity.public_id).values_list("pk", "name").first()
+        if row is None:
             old_name = identity.name
             identity.pk = None
             identity_store(identity=identity)
+        else:
+            # Another tab may have given the identity its row since this copy was read.
+            identity.pk, old_name = row
         identity.name, identity.name_key = clean, names.name_key(clean)
         Identity.objects.filter(pk=identity.pk).update(name=clean, name_key=identity.name_key)
         if old_name == clean:

@@ -100,6 +100,28 @@ def test_a_batch_stores_each_message_once_with_consecutive_seqs_per_room():
     assert Message.objects.filter(room=room).count() == 2
 
 
+def test_a_batch_with_a_repeated_client_id_leaves_no_gap_in_the_room_seq():
+    # Every socket's order waits for each seq in turn: a seq taken for the repeat and never
+    # stored would hold back everything after it until the gap filler gives up on it.
+    room = services.room_create()
+    ann, ben = services.identity_create(), services.identity_create()
+    requests = [
+        services.MessageRequest(room, ann, "one", "a1"),
+        services.MessageRequest(room, ann, "one", "a1"),
+        services.MessageRequest(room, ben, "two", "b1"),
+        services.MessageRequest(room, ann, "one", "a1"),
+        services.MessageRequest(room, ben, "three", None),
+    ]
+    results, _ = services.messages_store(requests=requests)
+    assert all(not isinstance(r, ChatError) for r in results)
+    seqs = list(Message.objects.filter(room=room).order_by("seq").values_list("seq", flat=True))
+    assert seqs == [1, 2, 3]
+    assert Room.objects.get(pk=room.pk).seq == seqs[-1]
+    results, _ = services.messages_store(requests=[services.MessageRequest(room, ben, "four", None)])
+    (after, created), = results
+    assert created and after["seq"] == 4
+
+
 @pytest.mark.django_db(transaction=True)  # send_message runs the writer, which needs committed transactions
 def test_a_client_id_from_another_room_is_refused_in_a_batch_without_failing_the_rest():
     room, other = services.room_create(), services.room_create()

@@ -133,7 +133,9 @@ class Daphne:
             [sys.executable, *self.command(self.port)],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
+        # Wait for it to listen (or to exit); the deadline only guards against a hang, and a busy
+        # machine may take a while to import Django and Twisted.
+        deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log_text()
             try:

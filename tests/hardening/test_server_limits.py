@@ -2,7 +2,6 @@
 chatsite.serve_uvicorn, manage.py runserver): frame size on the header, invalid UTF-8, and a
 client that stops reading."""
 import json
-import time
 
 import pytest
 
@@ -12,10 +11,13 @@ pytestmark = pytest.mark.integration
 
 LIMIT = 64 * 1024
 LOBBY = "/ws/rooms/LOBBY/"
+# How long a socket waits for the server's next bytes: only a guard against a server that never
+# answers. The tests wait for what they expect (a frame, a close), however busy the machine is.
+HANG = 120
 
 
 def joined(any_server, path=LOBBY, **options):
-    ws = BlockingSocket(any_server.port, path, **options)
+    ws = BlockingSocket(any_server.port, path, timeout=HANG, **options)
     assert ws.status == 101
     assert ws.receive_json()["type"] == "hello"
     return ws
@@ -24,10 +26,9 @@ def joined(any_server, path=LOBBY, **options):
 @pytest.mark.parametrize("announced", [LIMIT + 1, 100 * 1024 * 1024])
 def test_a_frame_announced_over_the_limit_is_closed_with_1009_before_its_payload_arrives(any_server, announced):
     ws = joined(any_server)
+    # The rest of the payload never comes: a close at all is a close before it arrived.
     ws.send_frame(TEXT, b'{"type":"message","body":"' + b"x" * 1000, announce=announced)
-    started = time.monotonic()
     assert ws.close_code() == 1009
-    assert time.monotonic() - started < 2
 
 
 def test_a_message_split_into_small_fragments_is_refused_once_it_passes_the_limit(any_server):
@@ -96,13 +97,12 @@ def test_a_client_that_stops_reading_is_dropped_and_the_room_carries_on(any_serv
     sender = joined(any_server, room)
     rss_before = any_server.rss_bytes()
     body = "z" * 30000
-    # ~6 MB: more than the kernel buffers between the server and the stalled socket hold.
+    # ~6 MB: more than the kernel buffers between the server and the stalled socket hold. The
+    # room carries on: each message reaches its sender while the stalled client reads nothing
+    # (a room waiting on it would never answer, and the sender's wait would end at HANG).
     for n in range(200):
         sender.send_json({"type": "message", "body": body, "client_id": f"flood-{n}"})
-        started = time.monotonic()
         assert sender.receive_type("message")["client_id"] == f"flood-{n}"
-        assert time.monotonic() - started < 2, "the room stalled behind a client that does not read"
-    stalled.sock.settimeout(5)
     received = 0
     try:
         while True:
