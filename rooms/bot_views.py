@@ -4,10 +4,10 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from rooms import bots, identities, moderation, selectors
+from rooms import bots, identities, moderation
 from rooms.bots.models import Bot
 from rooms.errors import ChatError
-from rooms.views import room_not_found
+from rooms.views import room_at
 
 
 def _may_manage(request, room):
@@ -18,11 +18,9 @@ def _may_manage(request, room):
 
 @require_http_methods(["GET", "POST"])
 def room_bots(request, code):
-    room = selectors.room_by_code(code)
-    if room is None:
-        return room_not_found(request, code)
-    if code != room.code:
-        return redirect("room_bots", code=room.code)
+    room, answer = room_at(request, code, "room_bots")
+    if answer is not None:
+        return answer
     context = {"room": room, "token": None, "error": None, "made": None,
                "limit": settings.CHAT_BOTS_PER_ROOM, "form": {"name": "", "webhook_url": "", "mentions_only": False}}
     context["bots"] = None

@@ -7,13 +7,13 @@ import math
 
 from asgiref.sync import sync_to_async
 from django.http import JsonResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from rooms import export, httplimits, protocol, search, selectors
 from rooms.live.guards import request_address
-from rooms.views import room_not_found
+from rooms.views import room_at, room_not_found
 
 
 def _wants_json(request):
@@ -52,11 +52,9 @@ def hit_json(hit, code):
 
 @require_GET
 def room_search(request, code):
-    found = selectors.room_by_code(code)
-    if found is None:
-        return room_not_found(request, code)
-    if code != found.code:
-        return redirect(reverse("room_search", kwargs={"code": found.code}) + "?" + request.GET.urlencode())
+    found, answer = room_at(request, code, "room_search")
+    if answer is not None:
+        return answer
     query = request.GET.get("q", "").strip()
     try:
         before, limit = _int_param(request, "before"), _int_param(request, "limit")

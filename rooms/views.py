@@ -135,11 +135,9 @@ def _own_name_free(request, identity, room):
 
 @require_GET
 def room(request, code):
-    found = selectors.room_by_code(code)
-    if found is None:
-        return room_not_found(request, code)
-    if code != found.code:
-        return redirect("room", code=found.code)
+    found, answer = room_at(request, code, "room")
+    if answer is not None:
+        return answer
     seq = selectors.room_seq(found)
     messages, has_more = selectors.messages_latest(found, upto=seq)
     return _room_page(request, found, seq, messages, has_more)
@@ -148,11 +146,9 @@ def room(request, code):
 @require_GET
 def permalink(request, code, message_id):
     """The room page opened at one message, its neighbours rendered around it, however far back."""
-    found = selectors.room_by_code(code)
-    if found is None:
-        return room_not_found(request, code)
-    if code != found.code:
-        return redirect("permalink", code=found.code, message_id=message_id)
+    found, answer = room_at(request, code, "permalink", message_id=message_id)
+    if answer is not None:
+        return answer
     seq = selectors.room_seq(found)
     try:
         messages, has_more, has_more_after = selectors.messages_around(found, message_id, settings.CHAT_PAGE_SIZE)
@@ -207,6 +203,18 @@ def _room_page(request, found, seq, messages, has_more, around=None, has_more_af
         "room_url": request.build_absolute_uri(reverse("room", kwargs={"code": found.code})),
     }
     return render(request, "rooms/room.html", context)
+
+
+def room_at(request, code, url_name, **kwargs):
+    """(room, None) for a room page's code, or (None, the answer): a 404 page for an unknown code,
+    a redirect to the same page (query string kept) under the canonical code (QXRT for qxrt)."""
+    found = selectors.room_by_code(code)
+    if found is None:
+        return None, room_not_found(request, code)
+    if code != found.code:
+        query = request.GET.urlencode()
+        return None, redirect(reverse(url_name, kwargs={"code": found.code, **kwargs}) + (f"?{query}" if query else ""))
+    return found, None
 
 
 def room_not_found(request, code):
